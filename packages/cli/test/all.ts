@@ -1,0 +1,1 @@
+// Every wxpay CLI test file.

@@ -1,0 +1,1 @@
+// Every @wxpay/sandbox test file.

@@ -1,0 +1,124 @@
+// Typed errors. Each keeps what WeChat sent and says whether retrying could change the outcome.
+
+export type WechatPayErrorCode =
+  | 'CONFIG'
+  | 'CERTIFICATE'
+  | 'INVALID_REQUEST'
+  | 'XML'
+  | 'TIMEOUT'
+  | 'NETWORK'
+  | 'HTTP_STATUS'
+  | 'PROTOCOL'
+  | 'SIGNATURE'
+  | 'BUSINESS';
+
+export interface WechatPayErrorDetails {
+  /** The endpoint that was called, e.g. `/pay/unifiedorder`. */
+  endpoint?: string;
+  /** The reply exactly as received, when there was one. */
+  rawBody?: string;
+  /** The reply's fields, when it was parsed. */
+  reply?: Record<string, string>;
+  /** True when the outcome is unknown and the same request may be sent again, unchanged. */
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+/** The base of every error the SDK throws. Switch on `code`, or use `instanceof` on the subclasses. */
+export class WechatPayError extends Error {
+  readonly code: WechatPayErrorCode;
+  readonly endpoint: string | undefined;
+  readonly rawBody: string | undefined;
+  readonly reply: Record<string, string> | undefined;
+  readonly retryable: boolean;
+
+  constructor(code: WechatPayErrorCode, message: string, details: WechatPayErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.endpoint = details.endpoint;
+    this.rawBody = details.rawBody;
+    this.reply = details.reply;
+    this.retryable = details.retryable ?? false;
+  }
+}
+
+/** The client options are wrong; `option` names the one to fix. */
+export class ConfigError extends WechatPayError {
+  readonly option: string;
+  constructor(option: string, message: string, cause?: unknown) {
+    super('CONFIG', message, { cause });
+    this.option = option;
+  }
+}
+
+/** The merchant's client certificate cannot be loaded or is missing for an endpoint that needs it. */
+export class CertificateError extends WechatPayError {
+  constructor(message: string, details: WechatPayErrorDetails = {}) {
+    super('CERTIFICATE', message, details);
+  }
+}
+
+/** A request was refused before it was sent; `field` names the offending field. */
+export class RequestValidationError extends WechatPayError {
+  readonly field: string;
+  constructor(field: string, message: string, endpoint?: string) {
+    super('INVALID_REQUEST', message, { endpoint });
+    this.field = field;
+  }
+}
+
+/** Input that is not WeChat's flat XML, or is hostile (DOCTYPE, entities, nesting, oversize). */
+export class XmlError extends WechatPayError {
+  constructor(message: string, details: WechatPayErrorDetails = {}) {
+    super('XML', message, details);
+  }
+}
+
+/** A timeout, a network failure or an HTTP status other than 200. The outcome is unknown. */
+export class TransportError extends WechatPayError {
+  readonly status: number | undefined;
+  constructor(
+    code: 'TIMEOUT' | 'NETWORK' | 'HTTP_STATUS',
+    message: string,
+    details: WechatPayErrorDetails & { status?: number } = {},
+  ) {
+    super(code, message, { retryable: true, ...details });
+    this.status = details.status;
+  }
+}
+
+/** `return_code` was FAIL: WeChat could not process the call (bad signature, bad parameters, …). */
+export class ProtocolError extends WechatPayError {
+  readonly returnMsg: string;
+  constructor(message: string, returnMsg: string, details: WechatPayErrorDetails = {}) {
+    super('PROTOCOL', message, details);
+    this.returnMsg = returnMsg;
+  }
+}
+
+/** A reply or notify whose signature does not verify, or that names another merchant. */
+export class SignatureError extends WechatPayError {
+  constructor(message: string, details: WechatPayErrorDetails = {}) {
+    super('SIGNATURE', message, details);
+  }
+}
+
+/** `result_code` was FAIL: WeChat processed the call and refused it for a business reason. */
+export class BusinessError extends WechatPayError {
+  readonly errCode: string;
+  readonly errCodeDes: string;
+  constructor(errCode: string, errCodeDes: string, details: WechatPayErrorDetails = {}) {
+    const unknown = details.retryable
+      ? ' The outcome is unknown: query the order, or resend the same request with the same merchant number ' +
+        '(out_trade_no, out_refund_no, partner_trade_no or mch_billno). Never retry with a new number.'
+      : '';
+    super(
+      'BUSINESS',
+      `${errCode}: ${errCodeDes || 'no description'}${details.endpoint ? ` (${details.endpoint})` : ''}.${unknown}`,
+      details,
+    );
+    this.errCode = errCode;
+    this.errCodeDes = errCodeDes;
+  }
+}

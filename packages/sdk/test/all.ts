@@ -1,0 +1,8 @@
+// Every @wxpay/sdk test file.
+import './sign.test.ts';
+import './xml.test.ts';
+import './client.test.ts';
+import './notify.test.ts';
+import './params.test.ts';
+import './bill.test.ts';
+import './commonjs.test.ts';
