@@ -23,8 +23,8 @@ import {
   XmlError,
 } from './errors.js';
 import { nonce } from './nonce.js';
-import * as payouts from './payouts.js';
 import { notifyReply, parsePaymentNotify, parseRefundNotify } from './notify.js';
+import * as payouts from './payouts.js';
 import { type Fields, type SignType, sign, signingString, verifySign } from './sign.js';
 import { readText, Transport } from './transport.js';
 import type {
@@ -202,6 +202,18 @@ export class WechatPay {
    * return_code, the reply signature, the reply's merchant ids, result_code.
    */
   async call<R extends CommonReply = CommonReply>(name: EndpointName, params: Readonly<Fields>): Promise<R> {
+    return this.#call(name, params, (text) => ({ flat: text })) as Promise<R>;
+  }
+
+  /**
+   * The call path, with a hook that takes apart a reply before the flat layers run. Only gethbinfo
+   * needs it: its hblist is the one nested section in the v2 API.
+   */
+  async #call<Extra extends object>(
+    name: EndpointName,
+    params: Readonly<Fields>,
+    split: (text: string) => { flat: string } & Extra,
+  ): Promise<Record<string, string> & Omit<Extra, 'flat'>> {
     const spec: EndpointSpec = ENDPOINTS[name];
     if (spec.reply === 'csv')
       throw new TypeError(`${name} returns a bill: use downloadBill or downloadFundFlow`);
@@ -211,7 +223,19 @@ export class WechatPay {
       const reply = await this.#send(spec, body);
       const text = await readText(reply.body, MAX_XML_REPLY_BYTES, spec.path, this.timeoutMs);
       if (reply.status !== 200) throw httpStatusError(spec, reply.status, text);
-      return this.#check(spec, fields, text) as R;
+      let parts: { flat: string } & Extra;
+      try {
+        parts = split(text);
+      } catch (error) {
+        if (!(error instanceof XmlError)) throw error;
+        throw new XmlError(`reply from ${spec.path} is not WeChat XML: ${error.message}`, {
+          endpoint: spec.path,
+          rawBody: text,
+          cause: error,
+        });
+      }
+      const { flat, ...extra } = parts;
+      return { ...this.#check(spec, fields, flat, text), ...extra };
     });
   }
 
@@ -244,7 +268,12 @@ export class WechatPay {
   }
 
   /** The result layers, in WeChat's order. */
-  #check(spec: EndpointSpec, sent: Record<string, string>, text: string): Record<string, string> {
+  #check(
+    spec: EndpointSpec,
+    sent: Record<string, string>,
+    text: string,
+    rawBody: string = text,
+  ): Record<string, string> {
     let reply: Record<string, string>;
     try {
       reply = parseXml(text);
@@ -252,13 +281,13 @@ export class WechatPay {
       if (error instanceof XmlError) {
         throw new XmlError(`reply from ${spec.path} is not WeChat XML: ${error.message}`, {
           endpoint: spec.path,
-          rawBody: text,
+          rawBody,
           cause: error,
         });
       }
       throw error;
     }
-    const details = { endpoint: spec.path, rawBody: text, reply };
+    const details = { endpoint: spec.path, rawBody, reply };
     if (reply.return_code !== 'SUCCESS') {
       const msg = reply.return_msg ?? '';
       throw new ProtocolError(
@@ -442,28 +471,12 @@ export class WechatPay {
 
   /** 查询红包记录 (bill_type MCHT), with hblist as an array of receipts. */
   async getRedpackInfo(params: payouts.GetRedpackInfoRequest): Promise<payouts.GetRedpackInfoReply> {
-    const spec: EndpointSpec = ENDPOINTS.getRedpackInfo;
-    const fields = this.prepare('getRedpackInfo', payouts.getRedpackInfoFields(params));
-    const body = buildXml(fields);
-    return this.#withRetries(spec, async () => {
-      const reply = await this.#send(spec, body);
-      const text = await readText(reply.body, MAX_XML_REPLY_BYTES, spec.path, this.timeoutMs);
-      if (reply.status !== 200) throw httpStatusError(spec, reply.status, text);
-      // The only nested reply: hblist is cut out and parsed strictly before the flat layers run.
-      let split: ReturnType<typeof payouts.splitHbList>;
-      try {
-        split = payouts.splitHbList(text);
-      } catch (error) {
-        if (!(error instanceof XmlError)) throw error;
-        throw new XmlError(`reply from ${spec.path} is not WeChat XML: ${error.message}`, {
-          endpoint: spec.path,
-          rawBody: text,
-          cause: error,
-        });
-      }
-      const checked = this.#check(spec, fields, split.flat);
-      return { ...checked, hblist: split.hblist } as payouts.GetRedpackInfoReply;
-    });
+    const reply = await this.#call(
+      'getRedpackInfo',
+      payouts.getRedpackInfoFields(params),
+      payouts.splitHbList,
+    );
+    return reply as unknown as payouts.GetRedpackInfoReply;
   }
 
   /** 发放代金券 to one openid (openid_count 1). partner_trade_no is generated when absent. */
@@ -517,7 +530,6 @@ export class WechatPay {
   async queryBank(params: payouts.QueryBankRequest): Promise<payouts.QueryBankReply> {
     return this.call('queryBank', payouts.queryBankFields(params));
   }
-
 
   // ---- notifies --------------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
 // @wxpay/sdk: a typed client for the WeChat Pay (微信支付) merchant API v2.
+
+export { encryptForBank, readBankPublicKey } from './bank-encryption.js';
 export * from './bill.js';
 export type { ClientCert } from './certificate.js';
 export { loadClientCert } from './certificate.js';
@@ -11,6 +13,7 @@ export {
 } from './client.js';
 export { ENDPOINTS, type EndpointName, type EndpointSpec, UNKNOWN_OUTCOME_CODES } from './endpoints.js';
 export * from './errors.js';
+export { mchBillno, partnerTradeNo } from './merchant-numbers.js';
 export { fenToYuan, yuanToFen } from './money.js';
 export { nonce, randomDigits } from './nonce.js';
 export {
@@ -21,6 +24,8 @@ export {
   parsePaymentNotify,
   parseRefundNotify,
 } from './notify.js';
+export { REDPACK_SCENE_ID_THRESHOLD } from './payout-rules.js';
+export type * from './payout-types.js';
 export {
   type Fields,
   type FieldValue,
@@ -31,4 +36,10 @@ export {
   verifySign,
 } from './sign.js';
 export * from './types.js';
+export {
+  type Callback as WechatPayApiCallback,
+  WechatPayApi,
+  WechatPayApiError,
+  type WechatPayApiOptions,
+} from './wechat-pay-api.js';
 export { buildXml, type ParseXmlOptions, parseXml } from './xml.js';

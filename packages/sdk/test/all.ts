@@ -6,3 +6,5 @@ import './notify.test.ts';
 import './params.test.ts';
 import './bill.test.ts';
 import './commonjs.test.ts';
+import './payouts.test.ts';
+import './wechat-pay-api.test.ts';
