@@ -1,1 +1,2 @@
 // Every wxpay CLI test file.
+import './sandbox-command.test.ts';

@@ -1,5 +1,5 @@
 // The v2 signature: sorted non-empty fields joined as k=v&…&key=KEY, then MD5 or HMAC-SHA256, upper-case hex.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 export type SignType = 'MD5' | 'HMAC-SHA256';
 
@@ -9,14 +9,14 @@ export type Fields = Record<string, FieldValue>;
 
 /** The exact string that is hashed, without the `&key=` suffix. Useful when a signature is disputed. */
 export function signingString(params: Readonly<Fields>): string {
-  const parts: string[] = [];
+  let out = '';
   for (const name of Object.keys(params).sort()) {
     if (name === 'sign') continue;
     const value = params[name];
     if (value === undefined || value === null || value === '') continue;
-    parts.push(`${name}=${String(value)}`);
+    out += out === '' ? `${name}=${value}` : `&${name}=${value}`;
   }
-  return parts.join('&');
+  return out;
 }
 
 /** Signs the fields with the APIv2 key and returns upper-case hex. */
@@ -26,7 +26,7 @@ export function sign(params: Readonly<Fields>, key: string, signType: SignType =
     return createHmac('sha256', key).update(text, 'utf8').digest('hex').toUpperCase();
   }
   if (signType === 'MD5') {
-    return createHash('md5').update(text, 'utf8').digest('hex').toUpperCase();
+    return hash('md5', text, 'hex').toUpperCase();
   }
   throw new TypeError(`unknown sign type ${JSON.stringify(signType)}: use 'MD5' or 'HMAC-SHA256'`);
 }

@@ -17,7 +17,10 @@ const DEFAULT_MAX_FIELDS = 1000;
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 // Characters XML 1.0 cannot carry at all, even in CDATA.
 const INVALID_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// Field names already checked against NAME, so that building a request does not test them again.
+const knownNames = new Set<string>();
+// String.prototype.isWellFormed (Node 20) tells lone surrogates, which UTF-8 cannot carry.
+const isWellFormed = (value: string): boolean => (value as unknown as { isWellFormed(): boolean }).isWellFormed();
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 function decodeText(text: string, field: string): string {
@@ -164,10 +167,11 @@ export function buildXml(fields: Readonly<Record<string, unknown>>, root = 'xml'
       throw new XmlError(`field ${name} must be a string or number, got ${typeof raw}: WeChat XML is flat`);
     }
     const value = String(raw);
-    if (INVALID_CHARS.test(value) || LONE_SURROGATE.test(value)) {
+    if (INVALID_CHARS.test(value) || !isWellFormed(value)) {
       throw new XmlError(`field ${name} contains a character XML cannot carry`);
     }
-    out += `<${name}><![CDATA[${value.replaceAll(']]>', ']]]]><![CDATA[>')}]]></${name}>`;
+    const cdata = value.includes(']]>') ? value.replaceAll(']]>', ']]]]><![CDATA[>') : value;
+    out += `<${name}><![CDATA[${cdata}]]></${name}>`;
   }
   return `${out}</${root}>`;
 }

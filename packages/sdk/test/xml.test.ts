@@ -114,6 +114,7 @@ describe('buildXml', () => {
     assert.throws(() => buildXml({ a: { b: 1 } }), /must be a string or number/);
     assert.throws(() => buildXml({ 'a b': '1' }), /invalid field name/);
     assert.throws(() => buildXml({ a: 'x\u0001' }), /cannot carry/);
+    assert.throws(() => buildXml({ a: 'lone \uD800 surrogate' }), /cannot carry/);
   });
 });
 
