@@ -22,6 +22,15 @@ function parseBody(rawBody: string | Buffer, kind: string): Record<string, strin
   }
 }
 
+function requireSuccess(fields: Record<string, string>, kind: string, rawBody: string) {
+  if (fields.return_code === 'SUCCESS') return;
+  throw new ProtocolError(
+    `${kind} notify has return_code ${fields.return_code ?? '(none)'}: ${fields.return_msg ?? ''}`,
+    fields.return_msg ?? '',
+    { rawBody, reply: fields },
+  );
+}
+
 function checkMerchant(
   fields: Record<string, string>,
   merchant: MerchantIdentity,
@@ -53,13 +62,7 @@ function checkMerchant(
 export function parsePaymentNotify(rawBody: string | Buffer, merchant: MerchantIdentity): PaymentNotify {
   const text = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
   const fields = parseBody(rawBody, 'payment');
-  if (fields.return_code !== 'SUCCESS') {
-    throw new ProtocolError(
-      `payment notify has return_code ${fields.return_code ?? '(none)'}: ${fields.return_msg ?? ''}`,
-      fields.return_msg ?? '',
-      { rawBody: text, reply: fields },
-    );
-  }
+  requireSuccess(fields, 'payment', text);
   if (!verifySign(fields, merchant.key)) {
     throw new SignatureError(
       fields.sign
@@ -112,13 +115,7 @@ export { encryptReqInfo } from './notify-encrypt.js';
 export function parseRefundNotify(rawBody: string | Buffer, merchant: MerchantIdentity): RefundNotify {
   const text = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
   const fields = parseBody(rawBody, 'refund');
-  if (fields.return_code !== 'SUCCESS') {
-    throw new ProtocolError(
-      `refund notify has return_code ${fields.return_code ?? '(none)'}: ${fields.return_msg ?? ''}`,
-      fields.return_msg ?? '',
-      { rawBody: text, reply: fields },
-    );
-  }
+  requireSuccess(fields, 'refund', text);
   checkMerchant(fields, merchant, 'refund', text);
   if (!fields.req_info)
     throw new SignatureError('refund notify carries no req_info', { rawBody: text, reply: fields });

@@ -20,7 +20,8 @@ const INVALID_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 // Field names already checked against NAME, so that building a request does not test them again.
 const knownNames = new Set<string>();
 // String.prototype.isWellFormed (Node 20) tells lone surrogates, which UTF-8 cannot carry.
-const isWellFormed = (value: string): boolean => (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+const isWellFormed = (value: string): boolean =>
+  (value as unknown as { isWellFormed(): boolean }).isWellFormed();
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 function decodeText(text: string, field: string): string {
@@ -161,8 +162,11 @@ export function buildXml(fields: Readonly<Record<string, unknown>>, root = 'xml'
   for (const name of Object.keys(fields)) {
     const raw = fields[name];
     if (raw === undefined || raw === null) continue;
-    if (!NAME.test(name) || name === '__proto__')
-      throw new XmlError(`invalid field name ${JSON.stringify(name)}`);
+    if (!knownNames.has(name)) {
+      if (!NAME.test(name) || name === '__proto__')
+        throw new XmlError(`invalid field name ${JSON.stringify(name)}`);
+      if (knownNames.size < 1000) knownNames.add(name);
+    }
     if (typeof raw === 'object' || typeof raw === 'function' || typeof raw === 'symbol') {
       throw new XmlError(`field ${name} must be a string or number, got ${typeof raw}: WeChat XML is flat`);
     }

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { fenToYuan, ProtocolError, verifySign, type WechatPay, yuanToFen } from '../src/index.ts';
-import { clientFor } from './support/client.ts';
-import { failReply, MERCHANT, type MockWechat, startMockWechat } from './support/mock-wechat.ts';
+import { useMockWechat } from './support/client.ts';
+import { failReply, MERCHANT, type MockWechat } from './support/mock-wechat.ts';
 
 let mock: MockWechat;
 let pay: WechatPay;
-before(async () => {
-  mock = await startMockWechat();
-  pay = clientFor(mock);
-});
-after(async () => {
-  await pay.close();
-  await mock.close();
-});
-beforeEach(() => {
-  mock.requests.length = 0;
+useMockWechat((m, p) => {
+  mock = m;
+  pay = p;
 });
 
 const HEADER =

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   BusinessError,
   CertificateError,
@@ -11,28 +11,14 @@ import {
   WechatPay,
   XmlError,
 } from '../src/index.ts';
-import { clientFor } from './support/client.ts';
-import {
-  failReply,
-  MERCHANT,
-  type MockWechat,
-  signedReply,
-  startMockWechat,
-  unsignedReply,
-} from './support/mock-wechat.ts';
+import { clientFor, useMockWechat } from './support/client.ts';
+import { failReply, MERCHANT, type MockWechat, signedReply, unsignedReply } from './support/mock-wechat.ts';
 
 let mock: MockWechat;
 let pay: WechatPay;
-before(async () => {
-  mock = await startMockWechat();
-  pay = clientFor(mock);
-});
-after(async () => {
-  await pay.close();
-  await mock.close();
-});
-beforeEach(() => {
-  mock.requests.length = 0;
+useMockWechat((m, p) => {
+  mock = m;
+  pay = p;
 });
 
 const ORDER = {

@@ -2,7 +2,7 @@
 // field-name quirks on the wire, generated merchant numbers, validation, retries and certificates.
 import assert from 'node:assert/strict';
 import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { splitHbList } from '../src/hblist.ts';
 import {
   BusinessError,
@@ -18,28 +18,20 @@ import {
   type WechatPay,
   XmlError,
 } from '../src/index.ts';
-import { clientFor } from './support/client.ts';
+import { clientFor, useMockWechat } from './support/client.ts';
 import {
   MERCHANT,
   type MockWechat,
   type RecordedRequest,
   signedReply,
-  startMockWechat,
   unsignedReply,
 } from './support/mock-wechat.ts';
 
 let mock: MockWechat;
 let pay: WechatPay;
-before(async () => {
-  mock = await startMockWechat();
-  pay = clientFor(mock);
-});
-after(async () => {
-  await pay.close();
-  await mock.close();
-});
-beforeEach(() => {
-  mock.requests.length = 0;
+useMockWechat((m, p) => {
+  mock = m;
+  pay = p;
 });
 
 const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10).replaceAll('-', '');
