@@ -2,3 +2,4 @@
 import '../packages/sdk/test/all.ts';
 import '../packages/sandbox/test/all.ts';
 import '../packages/cli/test/all.ts';
+import '../packages/gateway/test/all.ts';

@@ -1,0 +1,240 @@
+// Typed gateway configuration (env and/or a JSON file), validated at start with errors that name the setting.
+import { readFileSync } from 'node:fs';
+import { loadClientCert, ConfigError as SdkConfigError, type SignType } from '@wxpay/sdk';
+import { CURRENCIES, type Currency, DEFAULT_FX_USD_PER_UNIT } from './domain/money.js';
+
+/** A setting is missing or wrong; `setting` names it as the user spells it (env var or file key). */
+export class ConfigurationError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string, options?: { cause?: unknown }) {
+    super(`${setting}: ${message}`, options);
+    this.name = 'ConfigurationError';
+    this.setting = setting;
+  }
+}
+
+/** Where test-mode (sandbox) and live-mode calls to WeChat go. */
+export interface WechatEndpoint {
+  baseUrl: string;
+  /** Extra trusted CA, e.g. the sandbox's caCert. */
+  ca?: string | Buffer;
+}
+
+/** The merchant of the default account, for `wxpay serve` and the compatibility routes. */
+export interface MerchantConfig {
+  appid: string;
+  mchId: string;
+  key: string;
+  signType: SignType;
+  /** The p12 bytes, already validated. */
+  pfx?: Buffer;
+  passphrase?: string;
+}
+
+export interface GatewayConfig {
+  /** `sqlite:PATH` (default `sqlite:.wxpay/gateway.sqlite`) or `postgres://…`. */
+  databaseUrl: string;
+  /** The gateway's public base URL, used for notify_url and QR-code links. Defaults to the listening address. */
+  publicUrl: string | undefined;
+  /** How long an intent stays payable; sent to WeChat as time_expire. */
+  intentTtlSeconds: number;
+  /** US dollars per one major unit of each currency, as decimal text (exact arithmetic). */
+  fxUsdPerUnit: Record<Currency, string>;
+  /** The largest amount accepted, in US dollars (WeChat's cap is 50,000 USD). */
+  maxAmountUsd: number;
+  /** Test mode talks to the sandbox. */
+  testWechat: WechatEndpoint;
+  /** Live mode talks to WeChat. */
+  liveWechat: WechatEndpoint;
+  /** Seconds after the order was placed at which to orderquery when no notify came; then every `followUpEverySeconds`. */
+  followUpScheduleSeconds: number[];
+  followUpEverySeconds: number;
+  /** WeChat refuses closeorder sooner than this after the order was placed. */
+  closeDelaySeconds: number;
+  /** Timeout of each call to WeChat. */
+  wechatTimeoutMs: number;
+  merchant: MerchantConfig | undefined;
+}
+
+export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'merchant'>> & { merchant?: MerchantConfig };
+
+const DEFAULTS = {
+  databaseUrl: 'sqlite:.wxpay/gateway.sqlite',
+  intentTtlSeconds: 2 * 60 * 60,
+  maxAmountUsd: 50_000,
+  followUpScheduleSeconds: [60, 120, 300, 600],
+  followUpEverySeconds: 30 * 60,
+  closeDelaySeconds: 5 * 60,
+  wechatTimeoutMs: 10_000,
+  liveBaseUrl: 'https://api.mch.weixin.qq.com',
+};
+
+/** Fills defaults and validates programmatic options (buildGateway). */
+export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
+  const config: GatewayConfig = {
+    databaseUrl: input.databaseUrl ?? DEFAULTS.databaseUrl,
+    publicUrl: input.publicUrl,
+    intentTtlSeconds: input.intentTtlSeconds ?? DEFAULTS.intentTtlSeconds,
+    fxUsdPerUnit: { ...DEFAULT_FX_USD_PER_UNIT, ...input.fxUsdPerUnit },
+    maxAmountUsd: input.maxAmountUsd ?? DEFAULTS.maxAmountUsd,
+    testWechat: input.testWechat ?? { baseUrl: DEFAULTS.liveBaseUrl },
+    liveWechat: input.liveWechat ?? { baseUrl: DEFAULTS.liveBaseUrl },
+    followUpScheduleSeconds: input.followUpScheduleSeconds ?? DEFAULTS.followUpScheduleSeconds,
+    followUpEverySeconds: input.followUpEverySeconds ?? DEFAULTS.followUpEverySeconds,
+    closeDelaySeconds: input.closeDelaySeconds ?? DEFAULTS.closeDelaySeconds,
+    wechatTimeoutMs: input.wechatTimeoutMs ?? DEFAULTS.wechatTimeoutMs,
+    merchant: input.merchant,
+  };
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(config.databaseUrl)) {
+    throw new ConfigurationError(
+      'databaseUrl',
+      `must be sqlite:PATH or postgres://…, got ${JSON.stringify(config.databaseUrl)}`,
+    );
+  }
+  if (config.publicUrl !== undefined) checkUrl('publicUrl', config.publicUrl);
+  checkUrl('testWechat.baseUrl', config.testWechat.baseUrl);
+  checkUrl('liveWechat.baseUrl', config.liveWechat.baseUrl);
+  positive('intentTtlSeconds', config.intentTtlSeconds);
+  positive('maxAmountUsd', config.maxAmountUsd);
+  positive('followUpEverySeconds', config.followUpEverySeconds);
+  positive('wechatTimeoutMs', config.wechatTimeoutMs);
+  if (!Number.isInteger(config.closeDelaySeconds) || config.closeDelaySeconds < 0) {
+    throw new ConfigurationError('closeDelaySeconds', 'must be a whole number of seconds ≥ 0');
+  }
+  if (
+    !Array.isArray(config.followUpScheduleSeconds) ||
+    config.followUpScheduleSeconds.some((s) => !(s > 0))
+  ) {
+    throw new ConfigurationError('followUpScheduleSeconds', 'must be a list of positive numbers of seconds');
+  }
+  for (const [currency, rate] of Object.entries(config.fxUsdPerUnit)) {
+    if (!(CURRENCIES as readonly string[]).includes(currency)) {
+      throw new ConfigurationError(
+        `fxUsdPerUnit.${currency}`,
+        `unsupported currency; use one of ${CURRENCIES.join(', ')}`,
+      );
+    }
+    if (typeof rate !== 'string' || !/^\d+(\.\d{1,12})?$/.test(rate) || /^0+(\.0+)?$/.test(rate)) {
+      throw new ConfigurationError(
+        `fxUsdPerUnit.${currency}`,
+        `must be a positive decimal string such as "0.14", got ${JSON.stringify(rate)}`,
+      );
+    }
+  }
+  return config;
+}
+
+/**
+ * Reads the configuration of `wxpay serve`: a JSON file named by WXPAY_CONFIG (optional), overridden by env.
+ * Env: DATABASE_URL, WXPAY_PUBLIC_URL, WXPAY_INTENT_TTL_SECONDS, WXPAY_WECHAT_BASE_URL, WXPAY_SANDBOX_URL,
+ * WXPAY_APPID, WXPAY_MCH_ID, WXPAY_MCH_KEY, WXPAY_SIGN_TYPE, WXPAY_CERT_P12, WXPAY_CERT_PASSPHRASE.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let file: Record<string, unknown> = {};
+  if (env.WXPAY_CONFIG) {
+    try {
+      file = JSON.parse(readFileSync(env.WXPAY_CONFIG, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigurationError(
+        'WXPAY_CONFIG',
+        `cannot read the JSON file ${env.WXPAY_CONFIG}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  const pick = (envName: string, fileKey: string): string | undefined => {
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    const fromFile = file[fileKey];
+    return fromFile === undefined || fromFile === null ? undefined : String(fromFile);
+  };
+  const ttl = pick('WXPAY_INTENT_TTL_SECONDS', 'intentTtlSeconds');
+  if (ttl !== undefined && !/^\d+$/.test(ttl)) {
+    throw new ConfigurationError(
+      'WXPAY_INTENT_TTL_SECONDS',
+      `must be a whole number of seconds, got ${JSON.stringify(ttl)}`,
+    );
+  }
+  const input: GatewayConfigInput = {
+    databaseUrl: pick('DATABASE_URL', 'databaseUrl'),
+    publicUrl: pick('WXPAY_PUBLIC_URL', 'publicUrl'),
+    intentTtlSeconds: ttl === undefined ? undefined : Number(ttl),
+    liveWechat: { baseUrl: pick('WXPAY_WECHAT_BASE_URL', 'wechatBaseUrl') ?? DEFAULTS.liveBaseUrl },
+    testWechat: { baseUrl: pick('WXPAY_SANDBOX_URL', 'sandboxUrl') ?? DEFAULTS.liveBaseUrl },
+    merchant: loadMerchant(pick),
+  };
+  for (const key of Object.keys(input) as (keyof GatewayConfigInput)[])
+    if (input[key] === undefined) delete input[key];
+  return resolveConfig(input);
+}
+
+function loadMerchant(
+  pick: (envName: string, fileKey: string) => string | undefined,
+): MerchantConfig | undefined {
+  const appid = pick('WXPAY_APPID', 'appid');
+  const mchId = pick('WXPAY_MCH_ID', 'mchId');
+  const key = pick('WXPAY_MCH_KEY', 'key');
+  if (appid === undefined && mchId === undefined && key === undefined) return undefined;
+  if (!appid) throw new ConfigurationError('WXPAY_APPID', 'is required when a merchant is configured');
+  if (!mchId || !/^\d{6,32}$/.test(mchId))
+    throw new ConfigurationError('WXPAY_MCH_ID', 'must be the merchant number (digits)');
+  if (!key)
+    throw new ConfigurationError('WXPAY_MCH_KEY', 'is required: the 32-character APIv2 key (API密钥)');
+  if (key.length !== 32) {
+    throw new ConfigurationError(
+      'WXPAY_MCH_KEY',
+      `must be the 32-character APIv2 key, got ${key.length} characters`,
+    );
+  }
+  const signType = (pick('WXPAY_SIGN_TYPE', 'signType') ?? 'MD5') as SignType;
+  if (signType !== 'MD5' && signType !== 'HMAC-SHA256') {
+    throw new ConfigurationError(
+      'WXPAY_SIGN_TYPE',
+      `must be MD5 or HMAC-SHA256, got ${JSON.stringify(signType)}`,
+    );
+  }
+  const merchant: MerchantConfig = { appid, mchId, key, signType };
+  const p12Path = pick('WXPAY_CERT_P12', 'certP12');
+  if (p12Path !== undefined) {
+    let pfx: Buffer;
+    try {
+      pfx = readFileSync(p12Path);
+    } catch (error) {
+      throw new ConfigurationError('WXPAY_CERT_P12', `cannot read ${p12Path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const passphrase = pick('WXPAY_CERT_PASSPHRASE', 'certPassphrase') ?? mchId;
+    try {
+      loadClientCert({ pfx, passphrase }, mchId);
+    } catch (error) {
+      const detail =
+        error instanceof SdkConfigError || error instanceof Error ? error.message : String(error);
+      throw new ConfigurationError('WXPAY_CERT_P12', `unreadable p12 ${p12Path}: ${detail}`, {
+        cause: error,
+      });
+    }
+    merchant.pfx = pfx;
+    merchant.passphrase = passphrase;
+  }
+  return merchant;
+}
+
+function checkUrl(setting: string, value: string): void {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch (error) {
+    throw new ConfigurationError(setting, `must be an http(s) URL, got ${JSON.stringify(value)}`, {
+      cause: error,
+    });
+  }
+}
+
+function positive(setting: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(setting, `must be a positive number, got ${JSON.stringify(value)}`);
+  }
+}

@@ -1,0 +1,111 @@
+// The database's tables as Kysely types. Times are epoch milliseconds; JSON is stored as text; booleans as 0/1.
+import type { Generated, Insertable, Kysely, Selectable } from 'kysely';
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  appid: string;
+  mch_id: string;
+  /** The merchant's APIv2 key. Never logged nor returned by the API. */
+  mch_key: string;
+  sign_type: string;
+  /** The client certificate (p12) in base64, if any. */
+  cert_p12: string | null;
+  cert_passphrase: string | null;
+  created: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  account_id: string;
+  /** sha256 of the whole key; the key itself is never stored. */
+  key_hash: string;
+  /** sk_test_…abcd, for display. */
+  redacted: string;
+  livemode: number;
+  created: number;
+}
+
+export interface PaymentIntentsTable {
+  id: string;
+  account_id: string;
+  livemode: number;
+  amount: number;
+  currency: string;
+  status: string;
+  /** Chosen and stored before WeChat is called, and reused on every retry. */
+  out_trade_no: string;
+  terminal_type: string | null;
+  trade_type: string | null;
+  description: string | null;
+  metadata: string;
+  return_url: string | null;
+  client_ip: string | null;
+  os_type: string | null;
+  openid: string | null;
+  next_action: string | null;
+  payment_failed: string | null;
+  client_result: string | null;
+  cancellation_reason: string | null;
+  wechat_prepay_id: string | null;
+  wechat_transaction_id: string | null;
+  /** When the order was placed at WeChat (null: not yet). closeorder is refused for 5 minutes after. */
+  ordered_at: number | null;
+  /** A cancel that must wait for the 5-minute rule closes at this time. */
+  close_at: number | null;
+  next_query_at: number | null;
+  query_count: number;
+  expires_at: number;
+  created: number;
+  updated: number;
+}
+
+export interface WechatPayloadsTable {
+  id: string;
+  intent_id: string;
+  /** prepay | micropay | notify | query | close | notify_rejected */
+  kind: string;
+  body: string;
+  created: number;
+}
+
+export interface EventsTable {
+  id: string;
+  account_id: string;
+  livemode: number;
+  type: string;
+  object_id: string | null;
+  data: string;
+  created: number;
+}
+
+export interface IdempotencyKeysTable {
+  account_id: string;
+  livemode: number;
+  key: string;
+  request_hash: string;
+  /** in_progress | done */
+  state: string;
+  response_status: number | null;
+  response_body: string | null;
+  created: number;
+}
+
+export interface MigrationsMarker {
+  seq: Generated<number>;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  payment_intents: PaymentIntentsTable;
+  wechat_payloads: WechatPayloadsTable;
+  events: EventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type Db = Kysely<Database>;
+export type AccountRow = Selectable<AccountsTable>;
+export type IntentRow = Selectable<PaymentIntentsTable>;
+export type NewIntentRow = Insertable<PaymentIntentsTable>;
+export type EventRow = Selectable<EventsTable>;

@@ -1,0 +1,74 @@
+// Accounts (one WeChat merchant each) and their API keys, which are stored hashed.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../db/schema.js';
+import type { AuthContext } from './context.js';
+import { newId, randomToken } from './ids.js';
+
+export interface NewAccount {
+  name?: string;
+  appid: string;
+  mchId: string;
+  key: string;
+  signType?: 'MD5' | 'HMAC-SHA256';
+  /** The client certificate p12 bytes. */
+  pfx?: Buffer;
+  passphrase?: string;
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export async function createAccount(db: Db, input: NewAccount, now = Date.now()): Promise<{ id: string }> {
+  const id = newId('acct');
+  await db
+    .insertInto('accounts')
+    .values({
+      id,
+      name: input.name ?? input.mchId,
+      appid: input.appid,
+      mch_id: input.mchId,
+      mch_key: input.key,
+      sign_type: input.signType ?? 'MD5',
+      cert_p12: input.pfx ? input.pfx.toString('base64') : null,
+      cert_passphrase: input.passphrase ?? null,
+      created: now,
+    })
+    .execute();
+  return { id };
+}
+
+/** Creates a key and returns it in full; this is the only time it is visible. */
+export async function createApiKey(
+  db: Db,
+  accountId: string,
+  livemode: boolean,
+  now = Date.now(),
+): Promise<string> {
+  const secret = `sk_${livemode ? 'live' : 'test'}_${randomToken(32)}`;
+  await db
+    .insertInto('api_keys')
+    .values({
+      id: newId('key'),
+      account_id: accountId,
+      key_hash: hashApiKey(secret),
+      redacted: `${secret.slice(0, 8)}…${secret.slice(-4)}`,
+      livemode: livemode ? 1 : 0,
+      created: now,
+    })
+    .execute();
+  return secret;
+}
+
+/** Resolves a presented key; undefined when unknown. The lookup is by hash, and the hash is compared again in constant time. */
+export async function authenticate(db: Db, secret: string): Promise<AuthContext | undefined> {
+  if (!/^sk_(test|live)_[0-9A-Za-z]{8,128}$/.test(secret)) return undefined;
+  const hash = hashApiKey(secret);
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['account_id', 'livemode', 'key_hash'])
+    .where('key_hash', '=', hash)
+    .executeTakeFirst();
+  if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(hash))) return undefined;
+  return { accountId: row.account_id, livemode: row.livemode === 1 };
+}

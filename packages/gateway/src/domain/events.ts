@@ -1,0 +1,67 @@
+// The events outbox: rows written in the same transaction as the change they describe, and listed by the API.
+import type { Db } from '../db/schema.js';
+import type { AuthContext } from './context.js';
+import { newId } from './ids.js';
+import { type ListParams, type ListResult, paginate } from './pagination.js';
+import { toUnixSeconds } from './time.js';
+
+export interface NewEvent {
+  accountId: string;
+  livemode: boolean;
+  type: string;
+  objectId: string | null;
+  data: unknown;
+}
+
+export async function recordEvent(db: Db, event: NewEvent, now: number): Promise<string> {
+  const id = newId('evt');
+  await db
+    .insertInto('events')
+    .values({
+      id,
+      account_id: event.accountId,
+      livemode: event.livemode ? 1 : 0,
+      type: event.type,
+      object_id: event.objectId,
+      data: JSON.stringify(event.data),
+      created: now,
+    })
+    .execute();
+  return id;
+}
+
+export interface EventView {
+  id: string;
+  object: 'event';
+  type: string;
+  created: number;
+  livemode: boolean;
+  data: { object: unknown };
+}
+
+export async function listEvents(
+  db: Db,
+  auth: AuthContext,
+  params: ListParams & { type?: string; object_id?: string },
+): Promise<ListResult<EventView>> {
+  return paginate(
+    db,
+    'events',
+    auth,
+    params,
+    (query) => {
+      let q = query;
+      if (params.type) q = q.where('type', '=', params.type);
+      if (params.object_id) q = q.where('object_id', '=', params.object_id);
+      return q;
+    },
+    (row) => ({
+      id: row.id as string,
+      object: 'event' as const,
+      type: row.type as string,
+      created: toUnixSeconds(row.created as number),
+      livemode: row.livemode === 1,
+      data: { object: JSON.parse(row.data as string) as unknown },
+    }),
+  );
+}

@@ -1,0 +1,109 @@
+// Payment notifies: verify the raw bytes, check them against our record, then change state with its event.
+import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
+import type { IntentRow } from '../db/schema.js';
+import type { ServiceContext } from './context.js';
+import { recordEvent } from './events.js';
+import { amountMatches } from './reconcile.js';
+import { markIntentSucceeded, recordPayload } from './transitions.js';
+
+export interface NotifyOutcome {
+  /** true: answer SUCCESS (WeChat stops resending); false: answer FAIL. */
+  accepted: boolean;
+  message: string;
+  intentId?: string;
+}
+
+/** Best effort, for the rejection record only: the out_trade_no of a body that failed verification. */
+function unverifiedOutTradeNo(rawBody: Buffer): string | undefined {
+  try {
+    return parseXml(rawBody.toString('utf8')).out_trade_no;
+  } catch {
+    return undefined;
+  }
+}
+
+async function reject(
+  ctx: ServiceContext,
+  accountId: string,
+  intent: IntentRow | undefined,
+  reason: string,
+  rawBody: Buffer,
+  detail: Record<string, unknown> = {},
+): Promise<NotifyOutcome> {
+  const now = ctx.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    if (intent) await recordPayload(trx, intent.id, 'notify_rejected', rawBody.toString('utf8'), now);
+    await recordEvent(
+      trx,
+      {
+        accountId,
+        livemode: intent ? intent.livemode === 1 : false,
+        type: 'payment_intent.notify_rejected',
+        objectId: intent?.id ?? null,
+        data: { reason, payment_intent: intent?.id ?? null, ...detail },
+      },
+      now,
+    );
+  });
+  ctx.log.warn({ account: accountId, intent: intent?.id, reason }, 'payment notify refused');
+  return { accepted: false, message: reason, intentId: intent?.id };
+}
+
+export async function handlePaymentNotify(
+  ctx: ServiceContext,
+  accountId: string,
+  rawBody: Buffer,
+): Promise<NotifyOutcome> {
+  const account = await ctx.db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+  if (!account) {
+    ctx.log.warn({ account: accountId }, 'payment notify for an unknown account');
+    return { accepted: false, message: 'unknown account' };
+  }
+  const findIntent = (outTradeNo: string | undefined) =>
+    outTradeNo
+      ? ctx.db
+          .selectFrom('payment_intents')
+          .selectAll()
+          .where('account_id', '=', accountId)
+          .where('out_trade_no', '=', outTradeNo)
+          .executeTakeFirst()
+      : Promise.resolve(undefined);
+
+  let notify: PaymentNotify;
+  try {
+    // Verifies the signature on the exact bytes, and that appid and mch_id are this account's.
+    notify = parsePaymentNotify(rawBody, {
+      appid: account.appid,
+      mchId: account.mch_id,
+      key: account.mch_key,
+    });
+  } catch (error) {
+    const intent = await findIntent(unverifiedOutTradeNo(rawBody));
+    return reject(ctx, accountId, intent, 'signature_invalid', rawBody, { error: (error as Error).message });
+  }
+  const intent = await findIntent(notify.out_trade_no);
+  if (!intent)
+    return reject(ctx, accountId, undefined, 'unknown_out_trade_no', rawBody, {
+      out_trade_no: notify.out_trade_no,
+    });
+  if (notify.return_code !== 'SUCCESS' || notify.result_code !== 'SUCCESS') {
+    await recordPayload(ctx.db, intent.id, 'notify', rawBody.toString('utf8'), ctx.now());
+    return { accepted: true, message: 'OK', intentId: intent.id };
+  }
+  if (!amountMatches(intent, notify)) {
+    return reject(ctx, accountId, intent, 'amount_mismatch', rawBody, {
+      expected: { total_fee: String(intent.amount), fee_type: intent.currency },
+      received: { total_fee: notify.total_fee, fee_type: notify.fee_type ?? 'CNY' },
+    });
+  }
+  // Conditional: a duplicate notify updates no row and writes no event, and is still acknowledged.
+  await markIntentSucceeded(ctx, intent, notify.transaction_id, {
+    kind: 'notify',
+    body: rawBody.toString('utf8'),
+  });
+  return { accepted: true, message: 'OK', intentId: intent.id };
+}

@@ -1,0 +1,531 @@
+// PaymentIntents: create, confirm (the WeChat call each terminal type needs), retrieve, list, cancel, client_result.
+import { BusinessError, mwebUrlWithRedirect, type WechatPay, WechatPayError } from '@wxpay/sdk';
+import type { AccountRow, IntentRow } from '../db/schema.js';
+import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
+import { ApiError, notFound } from './errors.js';
+import { recordEvent } from './events.js';
+import { newId } from './ids.js';
+import { type IntentView, intentView } from './intent-view.js';
+import { checkAmount, isCurrency } from './money.js';
+import { type ListParams, type ListResult, paginate } from './pagination.js';
+import { closeIntent, queryIntent } from './reconcile.js';
+import { canApply, isOpen, nextQueryAt } from './state.js';
+import { wechatTime } from './time.js';
+import { markIntentSucceeded, markPaymentFailed, recordPayload, transition } from './transitions.js';
+
+export const TERMINAL_TYPES = ['WEB', 'WAP', 'SCAN_CODE', 'OFFICIAL_ACCOUNT', 'MINI_PROGRAM', 'APP'] as const;
+export type TerminalType = (typeof TERMINAL_TYPES)[number];
+
+export interface WechatPayOptionsInput {
+  terminal_type?: TerminalType;
+  client_ip?: string;
+  os_type?: string;
+  openid?: string;
+  app_id?: string;
+}
+
+export interface ConfirmInput {
+  payment_method_data?: { type: 'wechat_pay'; wechat_pay?: { payment_code?: string } };
+  payment_method_options?: { wechat_pay?: WechatPayOptionsInput };
+  return_url?: string;
+  /** The caller's address, used when client_ip is not given. */
+  requestIp?: string;
+}
+
+export interface CreateInput extends ConfirmInput {
+  amount: number;
+  currency: string;
+  confirm?: boolean;
+  description?: string;
+  metadata?: Record<string, string>;
+}
+
+const TRADE_TYPE: Record<TerminalType, 'NATIVE' | 'MWEB' | 'JSAPI' | 'APP' | 'MICROPAY'> = {
+  WEB: 'NATIVE',
+  WAP: 'MWEB',
+  OFFICIAL_ACCOUNT: 'JSAPI',
+  MINI_PROGRAM: 'JSAPI',
+  APP: 'APP',
+  SCAN_CODE: 'MICROPAY',
+};
+
+const OPTIONS_PARAM = 'payment_method_options.wechat_pay';
+
+async function loadIntent(ctx: ServiceContext, auth: AuthContext, id: string): Promise<IntentRow> {
+  const row = await ctx.db
+    .selectFrom('payment_intents')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', auth.accountId)
+    .where('livemode', '=', auth.livemode ? 1 : 0)
+    .executeTakeFirst();
+  if (!row) throw notFound('payment_intent', id);
+  return row;
+}
+
+function unexpectedState(row: IntentRow, doing: string): ApiError {
+  return new ApiError(
+    400,
+    'invalid_request_error',
+    'payment_intent_unexpected_state',
+    `You cannot ${doing} this PaymentIntent because it has a status of ${row.status}.`,
+  );
+}
+
+export async function createIntent(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  input: CreateInput,
+): Promise<IntentView> {
+  const currency = input.currency.toUpperCase();
+  if (!isCurrency(currency)) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'currency_unsupported',
+      `currency must be one of CNY, HKD, USD, EUR, GBP`,
+      'currency',
+    );
+  }
+  checkAmount(input.amount, currency, ctx.config.fxUsdPerUnit, ctx.config.maxAmountUsd);
+  const options = input.payment_method_options?.wechat_pay ?? {};
+  if (input.confirm && !options.terminal_type) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'parameter_missing',
+      'confirm: true needs a terminal_type',
+      `${OPTIONS_PARAM}.terminal_type`,
+    );
+  }
+  const now = ctx.now();
+  const id = newId('pi');
+  const row: IntentRow = {
+    id,
+    account_id: auth.accountId,
+    livemode: auth.livemode ? 1 : 0,
+    amount: input.amount,
+    currency,
+    status: options.terminal_type ? 'requires_confirmation' : 'requires_payment_method',
+    // 24 characters of the id: unique, ≤ 32, and fixed before WeChat ever sees the order.
+    out_trade_no: id.slice(3),
+    terminal_type: options.terminal_type ?? null,
+    trade_type: null,
+    description: input.description ?? null,
+    metadata: JSON.stringify(input.metadata ?? {}),
+    return_url: input.return_url ?? null,
+    client_ip: options.client_ip ?? null,
+    os_type: options.os_type ?? null,
+    openid: options.openid ?? null,
+    next_action: null,
+    payment_failed: null,
+    client_result: null,
+    cancellation_reason: null,
+    wechat_prepay_id: null,
+    wechat_transaction_id: null,
+    ordered_at: null,
+    close_at: null,
+    next_query_at: null,
+    query_count: 0,
+    expires_at: now + ctx.config.intentTtlSeconds * 1000,
+    created: now,
+    updated: now,
+  };
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.insertInto('payment_intents').values(row).execute();
+    await recordEvent(
+      trx,
+      {
+        accountId: auth.accountId,
+        livemode: auth.livemode,
+        type: 'payment_intent.created',
+        objectId: id,
+        data: intentView(row),
+      },
+      now,
+    );
+  });
+  if (!input.confirm) return intentView(row);
+  return confirmIntent(ctx, auth, id, input);
+}
+
+export async function retrieveIntent(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  id: string,
+  expand: readonly string[] = [],
+): Promise<IntentView> {
+  const row = await loadIntent(ctx, auth, id);
+  if (!expand.includes('wechat_payloads')) return intentView(row);
+  const payloads = await ctx.db
+    .selectFrom('wechat_payloads')
+    .select(['kind', 'body', 'created'])
+    .where('intent_id', '=', id)
+    .orderBy('created', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+  return intentView(
+    row,
+    payloads.map((p) => ({ kind: p.kind, body: p.body, created: p.created })),
+  );
+}
+
+export function listIntents(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  params: ListParams & { status?: string },
+): Promise<ListResult<IntentView>> {
+  return paginate(
+    ctx.db,
+    'payment_intents',
+    auth,
+    params,
+    (q) => (params.status ? q.where('status', '=', params.status) : q),
+    (row) => intentView(row as unknown as IntentRow),
+  );
+}
+
+export async function confirmIntent(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  id: string,
+  input: ConfirmInput,
+): Promise<IntentView> {
+  let intent = await loadIntent(ctx, auth, id);
+  if (!canApply('require_action', intent.status)) throw unexpectedState(intent, 'confirm');
+  const given = input.payment_method_options?.wechat_pay ?? {};
+  const terminalType = (given.terminal_type ?? intent.terminal_type) as TerminalType | null;
+  if (!terminalType) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'parameter_missing',
+      'terminal_type is required to confirm',
+      `${OPTIONS_PARAM}.terminal_type`,
+    );
+  }
+  const openid = given.openid ?? intent.openid;
+  if ((terminalType === 'OFFICIAL_ACCOUNT' || terminalType === 'MINI_PROGRAM') && !openid) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'parameter_missing',
+      `${terminalType} needs the payer's openid`,
+      `${OPTIONS_PARAM}.openid`,
+    );
+  }
+  const paymentCode = input.payment_method_data?.wechat_pay?.payment_code;
+  if (terminalType === 'SCAN_CODE' && !paymentCode) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'parameter_missing',
+      'SCAN_CODE needs the payer’s payment code',
+      'payment_method_data.wechat_pay.payment_code',
+    );
+  }
+  if (paymentCode !== undefined && !/^\d{16,24}$/.test(paymentCode)) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'parameter_invalid',
+      'payment_code must be the 18-digit code',
+      'payment_method_data.wechat_pay.payment_code',
+    );
+  }
+  const account = await loadAccount(ctx, intent.account_id);
+  if (given.app_id !== undefined && given.app_id !== account.appid) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'parameter_invalid',
+      `app_id ${given.app_id} is not the appid of this account's merchant configuration`,
+      `${OPTIONS_PARAM}.app_id`,
+    );
+  }
+  const now = ctx.now();
+  const tradeType = TRADE_TYPE[terminalType];
+  const clientIp = given.client_ip ?? intent.client_ip ?? input.requestIp ?? '127.0.0.1';
+  // Store the terminal and the order time before the call: if the reply is lost, the follow-up job queries it.
+  const stored = await ctx.db
+    .updateTable('payment_intents')
+    .set({
+      terminal_type: terminalType,
+      trade_type: tradeType,
+      client_ip: clientIp,
+      os_type: given.os_type ?? intent.os_type,
+      openid,
+      return_url: input.return_url ?? intent.return_url,
+      status: 'requires_confirmation',
+      ordered_at: intent.ordered_at ?? now,
+      next_query_at: nextQueryAt(
+        intent.ordered_at ?? now,
+        0,
+        ctx.config.followUpScheduleSeconds,
+        ctx.config.followUpEverySeconds,
+        intent.expires_at,
+      ),
+      updated: now,
+    })
+    .where('id', '=', id)
+    .where('status', '=', intent.status)
+    .executeTakeFirst();
+  if (Number(stored.numUpdatedRows) !== 1)
+    throw new ApiError(
+      409,
+      'invalid_request_error',
+      'lock_timeout',
+      'This PaymentIntent changed concurrently; retry',
+    );
+  intent = await loadIntent(ctx, auth, id);
+  const client = ctx.wechat(account, auth.livemode);
+  if (tradeType === 'MICROPAY') return micropay(ctx, client, intent, paymentCode!);
+  const reply = await wechatCall(ctx, intent, 'prepay', () =>
+    client.unifiedOrder({
+      body: (intent.description ?? 'wxpay').slice(0, 120),
+      out_trade_no: intent.out_trade_no,
+      total_fee: intent.amount,
+      fee_type: intent.currency,
+      spbill_create_ip: clientIp,
+      trade_type: tradeType,
+      notify_url: `${ctx.publicUrl()}/notify/wechatpay/${intent.account_id}`,
+      time_start: wechatTime(intent.created),
+      time_expire: wechatTime(intent.expires_at),
+      product_id: tradeType === 'NATIVE' ? intent.out_trade_no : undefined,
+      openid: tradeType === 'JSAPI' ? (openid ?? undefined) : undefined,
+      scene_info:
+        tradeType === 'MWEB'
+          ? JSON.stringify({
+              h5_info: { type: 'Wap', wap_url: intent.return_url ?? ctx.publicUrl(), wap_name: 'wxpay' },
+            })
+          : undefined,
+    }),
+  );
+  const nextAction = buildNextAction(ctx, client, account, intent, terminalType, reply);
+  const updated = await transition(ctx, id, 'require_action', {
+    patch: { next_action: JSON.stringify(nextAction), wechat_prepay_id: reply.prepay_id ?? null },
+    payload: { kind: 'prepay', body: JSON.stringify(reply) },
+  });
+  return intentView(updated ?? (await loadIntent(ctx, auth, id)));
+}
+
+function buildNextAction(
+  ctx: ServiceContext,
+  client: WechatPay,
+  account: AccountRow,
+  intent: IntentRow,
+  terminalType: TerminalType,
+  reply: { code_url?: string; mweb_url?: string; prepay_id?: string },
+): Record<string, unknown> {
+  const need = (value: string | undefined, field: string): string => {
+    if (!value)
+      throw new ApiError(
+        502,
+        'wechat_error',
+        'wechat_reply_incomplete',
+        `WeChat's reply carries no ${field}`,
+      );
+    return value;
+  };
+  switch (terminalType) {
+    case 'WEB':
+      return {
+        type: 'wechat_pay_display_qr_code',
+        wechat_pay_display_qr_code: {
+          image_data_url: need(reply.code_url, 'code_url'),
+          image_url_svg: `${ctx.publicUrl()}/qr/${intent.id}.svg`,
+        },
+      };
+    case 'WAP':
+      return {
+        type: 'wechat_pay_redirect_to_web',
+        wechat_pay_redirect_to_web: {
+          url: mwebUrlWithRedirect(need(reply.mweb_url, 'mweb_url'), intent.return_url ?? undefined),
+        },
+      };
+    case 'OFFICIAL_ACCOUNT':
+      return {
+        type: 'wechat_pay_official_account_params',
+        wechat_pay_official_account_params: client.jsapiParams(need(reply.prepay_id, 'prepay_id'), {
+          appId: account.appid,
+        }),
+      };
+    case 'MINI_PROGRAM':
+      return {
+        type: 'wechat_pay_mini_program_params',
+        wechat_pay_mini_program_params: client.jsapiParams(need(reply.prepay_id, 'prepay_id'), {
+          appId: account.appid,
+        }),
+      };
+    case 'APP':
+      return {
+        type: 'wechat_pay_app_params',
+        wechat_pay_app_params: client.appParams(need(reply.prepay_id, 'prepay_id')),
+      };
+    case 'SCAN_CODE':
+      return {};
+  }
+}
+
+/** Runs one WeChat call; a failure keeps the raw reply with the intent and becomes an API error. */
+async function wechatCall<T>(
+  ctx: ServiceContext,
+  intent: IntentRow,
+  kind: 'prepay' | 'micropay',
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof WechatPayError)) throw error;
+    await recordPayload(
+      ctx.db,
+      intent.id,
+      kind,
+      error.rawBody ?? `${error.code}: ${error.message}`,
+      ctx.now(),
+    );
+    throw toApiError(error);
+  }
+}
+
+export function toApiError(error: WechatPayError): ApiError {
+  if (error instanceof BusinessError) {
+    return new ApiError(
+      402,
+      'wechat_error',
+      error.errCode,
+      `WeChat refused the order: ${error.errCode} ${error.errCodeDes}`,
+      undefined,
+      error.reply,
+    );
+  }
+  const status = error.retryable ? 502 : 400;
+  return new ApiError(
+    status,
+    'wechat_error',
+    `wechat_${error.code.toLowerCase()}`,
+    error.retryable
+      ? 'WeChat did not answer; the outcome is unknown. Confirm again: the same out_trade_no is reused.'
+      : `WeChat refused the request: ${error.message}`,
+    undefined,
+    error.reply,
+  );
+}
+
+async function micropay(
+  ctx: ServiceContext,
+  client: WechatPay,
+  intent: IntentRow,
+  authCode: string,
+): Promise<IntentView> {
+  const auth = { accountId: intent.account_id, livemode: intent.livemode === 1 };
+  try {
+    const reply = await client.micropay({
+      body: (intent.description ?? 'wxpay').slice(0, 120),
+      out_trade_no: intent.out_trade_no,
+      total_fee: intent.amount,
+      fee_type: intent.currency,
+      spbill_create_ip: intent.client_ip ?? '127.0.0.1',
+      auth_code: authCode,
+      time_expire: wechatTime(intent.expires_at),
+    });
+    // A signed, verified micropay reply is a WeChat result, like orderquery's.
+    await markIntentSucceeded(ctx, intent, reply.transaction_id, {
+      kind: 'micropay',
+      body: JSON.stringify(reply),
+    });
+  } catch (error) {
+    if (!(error instanceof WechatPayError)) throw error;
+    const body = error.rawBody ?? `${error.code}: ${error.message}`;
+    if (error.retryable || (error instanceof BusinessError && error.errCode === 'USERPAYING')) {
+      // The payer is entering a password, or the outcome is unknown: poll orderquery soon.
+      await transition(ctx, intent.id, 'await_result', {
+        patch: { next_query_at: ctx.now() + 5_000 },
+        payload: { kind: 'micropay', body },
+      });
+    } else if (error instanceof BusinessError) {
+      await markPaymentFailed(
+        ctx,
+        intent,
+        { code: error.errCode, message: error.errCodeDes },
+        { kind: 'micropay', body },
+      );
+    } else {
+      await recordPayload(ctx.db, intent.id, 'micropay', body, ctx.now());
+      throw toApiError(error);
+    }
+  }
+  return intentView(await loadIntent(ctx, auth, intent.id));
+}
+
+/**
+ * Cancels. Before the order exists at WeChat this is immediate; otherwise closeorder is called, unless the
+ * order is younger than WeChat's 5-minute minimum: then the close is scheduled (cancellation_scheduled_at)
+ * and the intent stays payable until it runs.
+ */
+export async function cancelIntent(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  id: string,
+  reason = 'requested_by_customer',
+): Promise<IntentView> {
+  const intent = await loadIntent(ctx, auth, id);
+  if (!isOpen(intent.status)) throw unexpectedState(intent, 'cancel');
+  const now = ctx.now();
+  const earliest = intent.ordered_at === null ? now : intent.ordered_at + ctx.config.closeDelaySeconds * 1000;
+  if (earliest > now) {
+    await ctx.db
+      .updateTable('payment_intents')
+      .set({ close_at: earliest, cancellation_reason: reason, updated: now })
+      .where('id', '=', id)
+      .where('status', '=', intent.status)
+      .execute();
+    return intentView(await loadIntent(ctx, auth, id));
+  }
+  let row: IntentRow;
+  try {
+    row = await closeIntent(ctx, intent, reason);
+  } catch (error) {
+    if (error instanceof WechatPayError) throw toApiError(error);
+    throw error;
+  }
+  if (row.status === 'succeeded') throw unexpectedState(row, 'cancel');
+  return intentView(row);
+}
+
+/**
+ * Records what the payer's page reported. `ok` moves the intent to processing and queries WeChat at once;
+ * it never marks the intent succeeded: only a verified notify or orderquery does.
+ */
+export async function recordClientResult(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  id: string,
+  errMsg: string,
+): Promise<IntentView> {
+  const intent = await loadIntent(ctx, auth, id);
+  const ok = /:ok$/.test(errMsg);
+  if (!ok) {
+    await ctx.db
+      .updateTable('payment_intents')
+      .set({ client_result: errMsg, updated: ctx.now() })
+      .where('id', '=', id)
+      .execute();
+    return intentView(await loadIntent(ctx, auth, id));
+  }
+  if (intent.status !== 'requires_action' && intent.status !== 'processing')
+    throw unexpectedState(intent, 'report a result for');
+  await transition(ctx, id, 'await_result', { patch: { client_result: errMsg } });
+  await ctx.db.updateTable('payment_intents').set({ client_result: errMsg }).where('id', '=', id).execute();
+  try {
+    await queryIntent(ctx, await loadIntent(ctx, auth, id));
+  } catch (error) {
+    // The follow-up job will query again; the payer's report is recorded either way.
+    ctx.log.warn(
+      { intent: id, err: (error as Error).message },
+      'immediate orderquery after client_result failed',
+    );
+  }
+  return intentView(await loadIntent(ctx, auth, id));
+}

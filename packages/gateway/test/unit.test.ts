@@ -1,0 +1,87 @@
+// Pure pieces: money limits, the state machine, the follow-up schedule, configuration errors.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type ConfigurationError, loadConfig, resolveConfig } from '../src/config.ts';
+import type { ApiError } from '../src/domain/errors.ts';
+import { checkAmount, DEFAULT_FX_USD_PER_UNIT } from '../src/domain/money.ts';
+import { canApply, nextQueryAt } from '../src/domain/state.ts';
+import { wechatTime } from '../src/domain/time.ts';
+
+describe('money', () => {
+  const fx = DEFAULT_FX_USD_PER_UNIT;
+  test('exactly 50,000 USD is accepted and one cent more is refused', () => {
+    checkAmount(5_000_000, 'USD', fx, 50_000);
+    assert.throws(
+      () => checkAmount(5_000_001, 'USD', fx, 50_000),
+      (e: ApiError) => e.code === 'amount_too_large' && e.param === 'amount',
+    );
+  });
+  test('the cap converts through the FX table exactly (CNY at 0.14)', () => {
+    // 50,000 / 0.14 = 357,142.857… CNY → 35,714,285 fen is under, 35,714,286 is over.
+    checkAmount(35_714_285, 'CNY', fx, 50_000);
+    assert.throws(() => checkAmount(35_714_286, 'CNY', fx, 50_000), /above the limit/);
+  });
+  test('below one minor unit is refused', () => {
+    assert.throws(
+      () => checkAmount(0, 'EUR', fx, 50_000),
+      (e: ApiError) => e.code === 'amount_too_small',
+    );
+  });
+});
+
+describe('state machine', () => {
+  test('only open intents can succeed; a succeeded or canceled one cannot change', () => {
+    assert.ok(canApply('succeed', 'requires_action'));
+    assert.ok(canApply('succeed', 'processing'));
+    assert.ok(!canApply('succeed', 'succeeded'));
+    assert.ok(!canApply('cancel', 'succeeded'));
+    assert.ok(!canApply('await_result', 'succeeded'));
+  });
+  test('orderquery follows the schedule, then the interval, and stops at expiry', () => {
+    const t0 = 1_000_000;
+    const schedule = [60, 120, 300, 600];
+    assert.equal(nextQueryAt(t0, 0, schedule, 1800, t0 + 7_200_000), t0 + 60_000);
+    assert.equal(nextQueryAt(t0, 3, schedule, 1800, t0 + 7_200_000), t0 + 600_000);
+    assert.equal(nextQueryAt(t0, 4, schedule, 1800, t0 + 7_200_000), t0 + 2_400_000);
+    assert.equal(nextQueryAt(t0, 8, schedule, 1800, t0 + 7_200_000), null);
+  });
+  test('time_expire is China Standard Time', () => {
+    assert.equal(wechatTime(Date.UTC(2026, 0, 1, 16, 30, 5)), '20260102003005');
+  });
+});
+
+describe('configuration', () => {
+  test('a missing merchant key names WXPAY_MCH_KEY', () => {
+    assert.throws(
+      () => loadConfig({ WXPAY_APPID: 'wx1', WXPAY_MCH_ID: '1900000109' }),
+      (e: ConfigurationError) => e.setting === 'WXPAY_MCH_KEY',
+    );
+  });
+  test('an unreadable p12 names WXPAY_CERT_P12', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          WXPAY_APPID: 'wx1',
+          WXPAY_MCH_ID: '1900000109',
+          WXPAY_MCH_KEY: '192006250b4c09247ec02edce69f6a2d',
+          WXPAY_CERT_P12: '/nonexistent/apiclient_cert.p12',
+        }),
+      (e: ConfigurationError) => e.setting === 'WXPAY_CERT_P12' && /cannot read/.test(e.message),
+    );
+  });
+  test('a bad DATABASE_URL and a bad FX rate name their setting', () => {
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'mysql://x' }),
+      (e: ConfigurationError) => e.setting === 'databaseUrl',
+    );
+    assert.throws(
+      () => resolveConfig({ fxUsdPerUnit: { ...DEFAULT_FX_USD_PER_UNIT, EUR: '-1' } }),
+      (e: ConfigurationError) => e.setting === 'fxUsdPerUnit.EUR',
+    );
+  });
+  test('defaults: sqlite under .wxpay and a 2-hour expiry', () => {
+    const config = loadConfig({});
+    assert.equal(config.databaseUrl, 'sqlite:.wxpay/gateway.sqlite');
+    assert.equal(config.intentTtlSeconds, 7200);
+  });
+});
