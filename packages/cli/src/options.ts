@@ -1,6 +1,8 @@
 // Helpers shared by the commands: option parsing with errors that name the flag, and shutdown.
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 export function parseNumberOption(
   value: string,

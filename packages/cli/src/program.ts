@@ -1,12 +1,37 @@
 // The commands of the wxpay command line, parsed with commander.
 import { Command } from 'commander';
+import { runDev } from './commands/dev.js';
+import { runMigrate } from './commands/migrate.js';
 import { runSandbox } from './commands/sandbox.js';
+import { runServe } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('wxpay')
     .description('WeChat Pay (微信支付) platform: SDK, sandbox, gateway')
     .version('0.1.0')
     .showHelpAfterError();
+
+  program
+    .command('dev')
+    .description('run the gateway with an in-process sandbox, in test mode, on SQLite under ./.wxpay/')
+    .option('--port <port>', 'gateway port', '4242')
+    .option('--sandbox-port <port>', 'sandbox port (0 picks a free one)', '0')
+    .option('--dir <dir>', 'project directory; state goes to <dir>/.wxpay/', '.')
+    .action(runDev);
+
+  program
+    .command('serve')
+    .description(
+      'run the gateway alone, configured by the environment (DATABASE_URL, WXPAY_*) or WXPAY_CONFIG',
+    )
+    .option('--port <port>', 'port to listen on', '4242')
+    .option('--host <host>', 'interface to listen on', '0.0.0.0')
+    .action(runServe);
+
+  program
+    .command('migrate')
+    .description('bring the database named by DATABASE_URL up to date (the gateway also does this on start)')
+    .action(runMigrate);
 
   program
     .command('sandbox')

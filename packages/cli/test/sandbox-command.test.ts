@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { WechatPay } from '@wxpay/sdk';
-
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-
-/** Runs the CLI from source, as `wxpay …` would run from the build. */
-function wxpay(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', bin, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function readUntil(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  let output = '';
-  const deadline = AbortSignal.timeout(timeoutMs);
-  for await (const chunk of child.stdout!) {
-    output += String(chunk);
-    const match = pattern.exec(output);
-    if (match) return match;
-    if (deadline.aborted) break;
-  }
-  throw new Error(`no ${pattern} in output: ${output}`);
-}
+import { readUntil, wxpay } from './support/cli.ts';
 
 describe('wxpay sandbox', () => {
   let dir: string;

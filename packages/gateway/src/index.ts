@@ -15,3 +15,4 @@ export { CURRENCIES, type Currency, DEFAULT_FX_USD_PER_UNIT } from './domain/mon
 export { INTENT_STATUSES, type IntentStatus } from './domain/state.js';
 export { buildGateway, type Gateway, type GatewayOptions } from './gateway.js';
 export { runCloses, runFollowUps, startWorker } from './jobs/index.js';
+export { ensureMerchantAccount, type MerchantAccount } from './domain/bootstrap.js';

@@ -1,0 +1,15 @@
+// `wxpay migrate`: brings the database named by DATABASE_URL up to date, as the gateway does on start.
+import { connect, loadConfig, migrate } from '@wxpay/gateway';
+
+export async function runMigrate(): Promise<void> {
+  const { databaseUrl } = loadConfig(process.env);
+  const connection = connect(databaseUrl);
+  try {
+    const applied = await migrate(connection.db);
+    process.stdout.write(
+      applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n',
+    );
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,35 @@
+// `wxpay serve`: the gateway alone, configured from the environment and/or WXPAY_CONFIG (a JSON file).
+import { buildGateway, ensureMerchantAccount, loadConfig } from '@wxpay/gateway';
+import { parseNumberOption, waitForSignal } from '../options.js';
+
+export interface ServeCommandOptions {
+  port: string;
+  host: string;
+}
+
+export async function runServe(options: ServeCommandOptions): Promise<void> {
+  const port = parseNumberOption(options.port, '--port', { min: 0, max: 65535, integer: true });
+  const config = loadConfig(process.env);
+  const gateway = await buildGateway({ ...config, logger: true, worker: true });
+  try {
+    const lines: string[] = [];
+    if (config.merchant) {
+      const account = await ensureMerchantAccount(gateway.ctx.db, config.merchant);
+      lines.push(`  account     ${account.accountId} (mch_id ${config.merchant.mchId})`);
+      if (account.newKeys) {
+        lines.push(
+          `  test key    ${account.newKeys.test}`,
+          `  live key    ${account.newKeys.live}`,
+          '  (the keys are shown only now; they are stored hashed)',
+        );
+      }
+    }
+    const url = await gateway.listen({ port, host: options.host });
+    process.stdout.write([`wxpay gateway listening on ${url}`, ...lines, ''].join('\n'));
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
+  await waitForSignal();
+  await gateway.close();
+}
