@@ -24,7 +24,7 @@ describe('wxpay dev (npm start)', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wxpay-dev-'));
     child = wxpay(['dev', '--dir', dir, '--port', '0']);
-    await readUntil(child, /secret key\s+sk_test_\w+/);
+    await readUntil(child, /secret key\s+sk_test_\w+/, 60_000);
     info = JSON.parse(await readFile(join(dir, '.wxpay', 'dev.json'), 'utf8'));
   });
   after(async () => {
@@ -77,7 +77,7 @@ describe('wxpay dev (npm start)', () => {
     await sandboxAgent.close();
 
     let status = '';
-    for (let i = 0; i < 50 && status !== 'succeeded'; i++) {
+    for (let i = 0; i < 150 && status !== 'succeeded'; i++) {
       const got = await request(`${info.gateway_url}/v1/payment_intents/${intent.id}`, { headers: auth });
       status = ((await got.body.json()) as { status: string }).status;
       if (status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 100));
