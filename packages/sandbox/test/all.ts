@@ -1,1 +1,10 @@
 // Every @wxpay/sandbox test file.
+import './pay.test.ts';
+import './wire.test.ts';
+import './refund.test.ts';
+import './notify.test.ts';
+import './faults.test.ts';
+import './bills.test.ts';
+import './payouts.test.ts';
+import './start.test.ts';
+import './units.test.ts';

@@ -1,0 +1,131 @@
+// The control API under /sandbox/v1 (JSON) and the payer's page under /sandbox/pay.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { PayOutcome, SandboxCore } from './core.js';
+import { parseFault } from './faults.js';
+import { payPage } from './page.js';
+import type { BizError } from './result.js';
+
+type Body = Record<string, unknown>;
+
+const STATUS_OF: Record<string, number> = { NOT_FOUND: 404, ORDERNOTEXIST: 404, PARAM_ERROR: 400 };
+
+function refuseJson(reply: FastifyReply, error: BizError) {
+  return reply.code(STATUS_OF[error.code] ?? 409).send({ error: { code: error.code, message: error.des } });
+}
+
+const asBody = (value: unknown): Body => (typeof value === 'object' && value !== null ? (value as Body) : {});
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+export function registerControl(app: FastifyInstance, core: SandboxCore): void {
+  app.post('/sandbox/v1/pay', async (request, reply) => {
+    const body = asBody(request.body);
+    const outcome = (text(body.outcome) ?? 'SUCCESS') as PayOutcome;
+    if (!['SUCCESS', 'PAYERROR', 'USERPAYING'].includes(outcome)) {
+      return refuseJson(reply, {
+        code: 'PARAM_ERROR',
+        des: 'outcome must be SUCCESS, PAYERROR or USERPAYING',
+      });
+    }
+    const paid = core.pay(body, outcome, text(body.openid));
+    return paid.ok ? { order: paid.value } : refuseJson(reply, paid.error);
+  });
+
+  app.post('/sandbox/v1/payment_codes', async (request) =>
+    core.paymentCode(text(asBody(request.body).openid)),
+  );
+
+  app.post<{ Params: { mch_billno: string } }>(
+    '/sandbox/v1/redpacks/:mch_billno/open',
+    async (request, reply) => {
+      const body = asBody(request.body);
+      const opened = core.openRedpack(request.params.mch_billno, {
+        openid: text(body.openid),
+        mchId: text(body.mch_id),
+      });
+      if (!opened.ok) return refuseJson(reply, opened.error);
+      const { redpack, amount } = opened.value;
+      return {
+        mch_billno: redpack.mchBillno,
+        amount,
+        status: redpack.status,
+        openid: redpack.shares.find((s) => s.amount === amount)?.openid,
+      };
+    },
+  );
+
+  app.get('/sandbox/v1/clock', async () => ({
+    now: new Date(core.clock.now()).toISOString(),
+    time_scale: core.clock.timeScale,
+  }));
+
+  app.post('/sandbox/v1/clock/advance', async (request, reply) => {
+    const seconds = asBody(request.body).seconds;
+    if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds)) {
+      return refuseJson(reply, { code: 'PARAM_ERROR', des: 'seconds must be a number ≥ 0' });
+    }
+    await core.clock.advance(seconds);
+    return { now: new Date(core.clock.now()).toISOString() };
+  });
+
+  app.get<{ Querystring: { mch_id?: string } }>('/sandbox/v1/ledger', async (request, reply) => {
+    const mchId = request.query.mch_id ?? core.merchants[0]?.mchId;
+    if (!mchId || !core.services.merchantById(mchId))
+      return refuseJson(reply, { code: 'NOT_FOUND', des: 'no such merchant' });
+    return core.ledgerOf(mchId);
+  });
+
+  app.get<{ Querystring: { mch_id?: string; ref?: string } }>('/sandbox/v1/notifies', async (request) => ({
+    notifies: core.notifies({ mchId: request.query.mch_id, ref: request.query.ref }),
+  }));
+
+  app.get('/sandbox/v1/faults', async () => ({ faults: core.faults.list() }));
+  app.post('/sandbox/v1/faults', async (request, reply) => {
+    const rule = parseFault(request.body);
+    if (!rule.ok) return refuseJson(reply, rule.error);
+    return reply.code(201).send(core.faults.add(rule.value));
+  });
+  app.delete('/sandbox/v1/faults', async () => {
+    core.faults.clear();
+    return { faults: [] };
+  });
+
+  app.get('/sandbox/v1/merchants', async () => ({
+    merchants: core.merchants.map((m) => ({
+      appid: m.appid,
+      mch_id: m.mchId,
+      coupon_stock_id: m.couponStockId,
+    })),
+  }));
+  // A sandbox merchant's credentials are test data; the caller needs them to use the new merchant.
+  app.post('/sandbox/v1/merchants', async (_request, reply) => {
+    const m = core.addMerchant();
+    return reply.code(201).send({
+      appid: m.appid,
+      mch_id: m.mchId,
+      key: m.key,
+      coupon_stock_id: m.couponStockId,
+      cert_pem: m.certPem,
+      key_pem: m.keyPem,
+      pfx_base64: m.pfx.toString('base64'),
+      passphrase: m.passphrase,
+    });
+  });
+  app.put<{ Params: { mch_id: string } }>('/sandbox/v1/merchants/:mch_id/balance', async (request, reply) => {
+    const set = core.setBalance(request.params.mch_id, asBody(request.body).balance as number);
+    return set.ok ? { mch_id: request.params.mch_id, balance: set.value } : refuseJson(reply, set.error);
+  });
+
+  app.get<{ Querystring: Record<string, string> }>('/sandbox/pay', async (request, reply) => {
+    const q = request.query;
+    const target: Record<string, string> = {};
+    if (q.code_url) target.code_url = q.code_url;
+    else if (q.mweb_url) target.mweb_url = q.mweb_url;
+    else if (q.prepay_id) target.prepay_id = q.prepay_id;
+    const order = Object.keys(target).length ? core.orderFor(target) : undefined;
+    return reply
+      .code(order ? 200 : 404)
+      .type('text/html; charset=utf-8')
+      .send(payPage(order, target));
+  });
+}

@@ -1,0 +1,100 @@
+// What happens when the payer acts and when money goes back: the order moves, the balance moves,
+// and the notify is raised. Shared by the wire endpoints and the control API.
+import type { Services } from './endpoints/types.js';
+import { type Order, settle } from './ledger/orders.js';
+import { REFUND_SETTLE_SECONDS, type Refund, succeedRefund } from './ledger/refunds.js';
+import { paymentNotify, refundNotify } from './notify-bodies.js';
+import { ok, type Result, refuse } from './result.js';
+
+/** A new payer identity, shaped like an openid. */
+export function newOpenid(services: Services): string {
+  return `o${services.ledger.random.alnum(27)}`;
+}
+
+/**
+ * Applies the payer's outcome to an order. SUCCESS credits the merchant and raises the payment
+ * notify (micropay has no notify_url, so none is sent for it).
+ */
+export function payOrder(
+  services: Services,
+  order: Order,
+  outcome: 'SUCCESS' | 'PAYERROR' | 'USERPAYING',
+  openid?: string,
+): Result<Order> {
+  const now = services.clock.now();
+  const next = settle(order, outcome, now);
+  if (!next.ok) return next;
+  const paid = services.ledger.saveOrder({
+    ...next.value,
+    openid: next.value.openid ?? openid ?? newOpenid(services),
+  });
+  if (paid.state !== 'SUCCESS') return ok(paid);
+  services.ledger.move(paid.mchId, 'payment', paid.totalFee, paid.outTradeNo, paid.transactionId, now);
+  const merchant = services.merchantById(paid.mchId);
+  if (paid.notifyUrl && merchant) {
+    const bodies = paymentNotify(paid, merchant, services.ledger.nonce());
+    services.notifier.raise({
+      kind: 'payment',
+      mchId: paid.mchId,
+      ref: paid.outTradeNo,
+      url: paid.notifyUrl,
+      ...bodies,
+    });
+  }
+  return ok(paid);
+}
+
+/** After the settle delay the refund succeeds and its notify (if it has a notify_url) is raised. */
+export function scheduleRefundSuccess(services: Services, refund: Refund): void {
+  services.clock.after(REFUND_SETTLE_SECONDS, () => {
+    const current = services.ledger.refund(refund.mchId, refund.outRefundNo);
+    if (current?.status !== 'PROCESSING') return;
+    const done = services.ledger.saveRefund(succeedRefund(current, services.clock.now()));
+    const order = services.ledger.order(done.mchId, done.outTradeNo);
+    const merchant = services.merchantById(done.mchId);
+    if (!done.notifyUrl || !order || !merchant) return;
+    const bodies = refundNotify(done, order, merchant, services.ledger.nonce());
+    services.notifier.raise({
+      kind: 'refund',
+      mchId: done.mchId,
+      ref: done.outRefundNo,
+      url: done.notifyUrl,
+      ...bodies,
+    });
+  });
+}
+
+/** Finds the order a control-API payer call points at. */
+export function findPayable(
+  services: Services,
+  target: {
+    code_url?: unknown;
+    prepay_id?: unknown;
+    mweb_url?: unknown;
+    mch_id?: unknown;
+    out_trade_no?: unknown;
+  },
+): Result<Order> {
+  const { ledger } = services;
+  let order: Order | undefined;
+  if (typeof target.code_url === 'string') order = ledger.orderWhere((o) => o.codeUrl === target.code_url);
+  else if (typeof target.prepay_id === 'string')
+    order = ledger.orderWhere((o) => o.prepayId === target.prepay_id);
+  else if (typeof target.mweb_url === 'string') {
+    const prepayId = prepayIdOfMwebUrl(target.mweb_url);
+    order = prepayId ? ledger.orderWhere((o) => o.prepayId === prepayId) : undefined;
+  } else if (typeof target.mch_id === 'string' && typeof target.out_trade_no === 'string') {
+    order = ledger.order(target.mch_id, target.out_trade_no);
+  } else {
+    return refuse('PARAM_ERROR', 'give one of code_url, prepay_id, mweb_url, or mch_id with out_trade_no');
+  }
+  return order ? ok(order) : refuse('ORDERNOTEXIST', 'no such order');
+}
+
+export function prepayIdOfMwebUrl(mwebUrl: string): string | undefined {
+  try {
+    return new URL(mwebUrl).searchParams.get('prepay_id') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}

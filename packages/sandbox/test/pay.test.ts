@@ -1,0 +1,279 @@
+// Payment endpoints driven through @wxpay/sdk over HTTPS with mutual TLS.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { BusinessError, type WechatPay } from '@wxpay/sdk';
+import type { Merchant, Sandbox } from '../src/index.ts';
+import {
+  clientFor,
+  control,
+  type NotifySink,
+  notifySink,
+  rawPost,
+  signedXml,
+  start,
+  tradeNo,
+} from './support.ts';
+
+describe('payments', () => {
+  let sandbox: Sandbox;
+  let merchant: Merchant;
+  let pay: WechatPay;
+  let hmac: WechatPay;
+  let sink: NotifySink;
+
+  before(async () => {
+    ({ sandbox, merchant, pay } = await start());
+    hmac = clientFor(sandbox, merchant, { signType: 'HMAC-SHA256' });
+    sink = await notifySink();
+  });
+  after(async () => {
+    await pay.close();
+    await hmac.close();
+    await sink.close();
+    await sandbox.close();
+  });
+
+  const order = (extra: Record<string, string | number> = {}) => ({
+    body: 'sandbox test',
+    out_trade_no: tradeNo(),
+    total_fee: 101,
+    spbill_create_ip: '127.0.0.1',
+    trade_type: 'NATIVE' as const,
+    product_id: 'sku-1',
+    notify_url: sink.url,
+    ...extra,
+  });
+
+  test('a NATIVE order paid through the control API is SUCCESS and its notify verifies with the SDK', async () => {
+    const params = order();
+    const placed = await pay.unifiedOrder(params);
+    assert.match(placed.code_url ?? '', /^weixin:\/\/wxpay\/bizpayurl\?pr=\w+$/);
+    assert.match(placed.prepay_id ?? '', /^wx\d{14}/);
+    assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'NOTPAY');
+
+    const paid = await control(sandbox, 'POST', '/sandbox/v1/pay', { code_url: placed.code_url });
+    assert.equal(paid.status, 200);
+    const queried = await pay.orderQuery({ out_trade_no: params.out_trade_no });
+    assert.equal(queried.trade_state, 'SUCCESS');
+    assert.equal(queried.total_fee, '101');
+    assert.match(queried.transaction_id ?? '', /^\d{28}$/);
+
+    await sandbox.clock.advance(0);
+    const notify = sink.received.find((n) => n.body.includes(params.out_trade_no));
+    assert.ok(notify, 'a payment notify was POSTed');
+    const verified = pay.parsePaymentNotify(notify.body);
+    assert.equal(verified.out_trade_no, params.out_trade_no);
+    assert.equal(verified.transaction_id, queried.transaction_id);
+  });
+
+  test('an HMAC-SHA256 order gets an HMAC-signed reply and an HMAC-signed notify without sign_type', async () => {
+    const params = order();
+    const placed = await hmac.unifiedOrder(params);
+    assert.equal(placed.sign?.length, 64);
+    assert.ok(sandbox.pay({ prepay_id: placed.prepay_id }).ok);
+    await sandbox.clock.advance(0);
+    const notify = sink.received.find((n) => n.body.includes(params.out_trade_no));
+    assert.ok(notify);
+    assert.ok(!notify.body.includes('sign_type'));
+    assert.equal(hmac.parsePaymentNotify(notify.body).sign.length, 64);
+  });
+
+  test('resending the same order returns the same prepay_id; changing it is refused', async () => {
+    const params = order();
+    const first = await pay.unifiedOrder(params);
+    const again = await pay.unifiedOrder(params);
+    assert.equal(again.prepay_id, first.prepay_id);
+    await assert.rejects(pay.unifiedOrder({ ...params, total_fee: 102 }), (e: unknown) => {
+      return e instanceof BusinessError && e.errCode === 'INVALID_REQUEST';
+    });
+  });
+
+  test('a paid order cannot be placed again nor closed (ORDERPAID)', async () => {
+    const params = order();
+    const placed = await pay.unifiedOrder(params);
+    sandbox.pay({ prepay_id: placed.prepay_id });
+    await assert.rejects(
+      pay.unifiedOrder(params),
+      (e: unknown) => e instanceof BusinessError && e.errCode === 'ORDERPAID',
+    );
+    await sandbox.clock.advance(301);
+    await assert.rejects(
+      pay.closeOrder({ out_trade_no: params.out_trade_no }),
+      (e: unknown) => e instanceof BusinessError && e.errCode === 'ORDERPAID',
+    );
+  });
+
+  test('closeorder is refused in the first five minutes and works after', async () => {
+    const params = order();
+    await pay.unifiedOrder(params);
+    await assert.rejects(pay.closeOrder({ out_trade_no: params.out_trade_no }), /5分钟/);
+    await sandbox.clock.advance(300);
+    await pay.closeOrder({ out_trade_no: params.out_trade_no });
+    assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'CLOSED');
+    const late = await control(sandbox, 'POST', '/sandbox/v1/pay', {
+      mch_id: merchant.mchId,
+      out_trade_no: params.out_trade_no,
+    });
+    assert.equal(late.status, 409);
+    await assert.rejects(
+      pay.unifiedOrder(params),
+      (e: unknown) => e instanceof BusinessError && e.errCode === 'ORDERCLOSED',
+    );
+  });
+
+  test('orderquery of an unknown order is ORDERNOTEXIST', async () => {
+    await assert.rejects(
+      pay.orderQuery({ out_trade_no: tradeNo('none') }),
+      (e: unknown) => e instanceof BusinessError && e.errCode === 'ORDERNOTEXIST',
+    );
+  });
+
+  test('JSAPI without openid is PARAM_ERROR even when the client does not check', async () => {
+    const xml = signedXml(
+      {
+        appid: merchant.appid,
+        mch_id: merchant.mchId,
+        body: 'x',
+        out_trade_no: tradeNo(),
+        total_fee: '1',
+        spbill_create_ip: '127.0.0.1',
+        notify_url: sink.url,
+        trade_type: 'JSAPI',
+      },
+      merchant.key,
+    );
+    const reply = await rawPost(`${sandbox.url}/pay/unifiedorder`, xml, { ca: sandbox.caCert });
+    assert.equal(reply.fields?.return_code, 'SUCCESS');
+    assert.equal(reply.fields?.result_code, 'FAIL');
+    assert.equal(reply.fields?.err_code, 'PARAM_ERROR');
+    assert.ok(pay.verify(reply.fields ?? {}), 'result_code FAIL replies are signed too');
+  });
+
+  test('JSAPI keeps the payer openid; PAYERROR and USERPAYING outcomes show in orderquery', async () => {
+    const params = order({ trade_type: 'JSAPI', openid: 'oPayer123' });
+    const placed = await pay.unifiedOrder(params);
+    const waiting = await control(sandbox, 'POST', '/sandbox/v1/pay', {
+      prepay_id: placed.prepay_id,
+      outcome: 'USERPAYING',
+    });
+    assert.equal(waiting.status, 200);
+    assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'USERPAYING');
+    await control(sandbox, 'POST', '/sandbox/v1/pay', { prepay_id: placed.prepay_id, outcome: 'PAYERROR' });
+    assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'PAYERROR');
+
+    const other = order({ trade_type: 'JSAPI', openid: 'oPayer456' });
+    const placed2 = await pay.unifiedOrder(other);
+    sandbox.pay({ prepay_id: placed2.prepay_id }, { openid: 'oSomeoneElse' });
+    assert.equal((await pay.orderQuery({ out_trade_no: other.out_trade_no })).openid, 'oPayer456');
+  });
+
+  test('MWEB orders get an mweb_url on the sandbox whose page pays the order', async () => {
+    const params = order({ trade_type: 'MWEB', scene_info: '{"h5_info":{"type":"Wap"}}' });
+    const placed = await pay.unifiedOrder(params);
+    assert.ok(placed.mweb_url?.startsWith(`${sandbox.url}/sandbox/pay?prepay_id=`));
+    const page = await new Promise<string>((resolve, reject) => {
+      import('node:https').then(({ get }) =>
+        get(placed.mweb_url!, { ca: sandbox.caCert }, (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => resolve(text));
+        }).on('error', reject),
+      );
+    });
+    assert.match(page, /Confirm payment/);
+    assert.match(page, /¥1\.01/);
+    const paid = await control(sandbox, 'POST', '/sandbox/v1/pay', { mweb_url: placed.mweb_url });
+    assert.equal((paid.json.order as { trade_state: string }).trade_state, 'SUCCESS');
+  });
+
+  test('micropay charges a payment code once; a used code is AUTHCODEEXPIRE', async () => {
+    const code = await control(sandbox, 'POST', '/sandbox/v1/payment_codes', { openid: 'oMicro' });
+    const authCode = code.json.auth_code as string;
+    assert.match(authCode, /^1[0-5]\d{16}$/);
+    const params = {
+      body: 'till',
+      out_trade_no: tradeNo(),
+      total_fee: 500,
+      spbill_create_ip: '127.0.0.1',
+      auth_code: authCode,
+    };
+    const paid = await pay.micropay(params);
+    assert.equal(paid.trade_type, 'MICROPAY');
+    assert.equal(paid.openid, 'oMicro');
+    const resent = await pay.micropay(params);
+    assert.equal(resent.transaction_id, paid.transaction_id, 'a resend reports the same payment');
+    await assert.rejects(
+      pay.micropay({ ...params, out_trade_no: tradeNo() }),
+      (e: unknown) => e instanceof BusinessError && e.errCode === 'AUTHCODEEXPIRE',
+    );
+  });
+
+  test('Wechatpay-Negative-Test MICROPAY_USERPAYING answers USERPAYING, then the order completes', async () => {
+    const { auth_code } = sandbox.paymentCode();
+    const fields = {
+      appid: merchant.appid,
+      mch_id: merchant.mchId,
+      body: 'till',
+      out_trade_no: tradeNo(),
+      total_fee: '300',
+      spbill_create_ip: '127.0.0.1',
+      auth_code,
+    };
+    const reply = await rawPost(`${sandbox.url}/pay/micropay`, signedXml(fields, merchant.key), {
+      ca: sandbox.caCert,
+      headers: { 'Wechatpay-Negative-Test': 'MICROPAY_USERPAYING' },
+    });
+    assert.equal(reply.fields?.err_code, 'USERPAYING');
+    assert.equal((await pay.orderQuery({ out_trade_no: fields.out_trade_no })).trade_state, 'USERPAYING');
+    await sandbox.clock.advance(10);
+    assert.equal((await pay.orderQuery({ out_trade_no: fields.out_trade_no })).trade_state, 'SUCCESS');
+  });
+
+  test('Wechatpay-Negative-Test MICROPAY_TIMEOUT never answers, but the payment went through', async () => {
+    const { auth_code } = sandbox.paymentCode();
+    const fields = {
+      appid: merchant.appid,
+      mch_id: merchant.mchId,
+      body: 'till',
+      out_trade_no: tradeNo(),
+      total_fee: '300',
+      spbill_create_ip: '127.0.0.1',
+      auth_code,
+    };
+    await assert.rejects(
+      rawPost(`${sandbox.url}/pay/micropay`, signedXml(fields, merchant.key), {
+        ca: sandbox.caCert,
+        headers: { 'Wechatpay-Negative-Test': 'MICROPAY_TIMEOUT' },
+        timeoutMs: 300,
+      }),
+      /client timeout/,
+    );
+    assert.equal((await pay.orderQuery({ out_trade_no: fields.out_trade_no })).trade_state, 'SUCCESS');
+  });
+
+  test('reverse revokes a paid micropay order and gives the money back', async () => {
+    const before = sandbox.ledger(merchant.mchId).balance;
+    const { auth_code } = sandbox.paymentCode();
+    const params = {
+      body: 'till',
+      out_trade_no: tradeNo(),
+      total_fee: 700,
+      spbill_create_ip: '127.0.0.1',
+      auth_code,
+    };
+    await pay.micropay(params);
+    assert.equal(sandbox.ledger(merchant.mchId).balance, before + 700);
+    const reversed = await pay.reverse({ out_trade_no: params.out_trade_no });
+    assert.equal(reversed.recall, 'N');
+    assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'REVOKED');
+    assert.equal(sandbox.ledger(merchant.mchId).balance, before);
+  });
+
+  test('getsignkey answers an unsigned sandbox_signkey', async () => {
+    const reply = await pay.getSignKey();
+    assert.match(reply.sandbox_signkey ?? '', /^[0-9a-f]{32}$/);
+    assert.equal(reply.sign, undefined);
+  });
+});
