@@ -202,7 +202,9 @@ export class WechatPay {
    * return_code, the reply signature, the reply's merchant ids, result_code.
    */
   async call<R extends CommonReply = CommonReply>(name: EndpointName, params: Readonly<Fields>): Promise<R> {
-    return this.#call(name, params, (text) => ({ flat: text })) as Promise<R>;
+    // gethbinfo's hblist is the one nested section in the v2 API; every other reply is flat.
+    const split = name === 'getRedpackInfo' ? payouts.splitHbList : (text: string) => ({ flat: text });
+    return this.#call(name, params, split) as unknown as Promise<R>;
   }
 
   /**

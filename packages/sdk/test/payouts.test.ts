@@ -244,6 +244,14 @@ describe('red packets (现金红包)', () => {
       { openid: 'oA', amount: '100', rcv_time: '2026-11-21 10:01:00' },
       { openid: 'oB', amount: '200', rcv_time: '2026-11-21 10:02:00' },
     ]);
+    // The generic call path knows the one nested reply too.
+    const viaCall = (await pay.call('getRedpackInfo', {
+      mch_billno: 'B2',
+      bill_type: 'MCHT',
+    })) as unknown as {
+      hblist: unknown[];
+    };
+    assert.equal(viaCall.hblist.length, 2);
   });
 
   test('getRedpackInfo gives an empty hblist when WeChat sends none', async () => {
