@@ -54,6 +54,19 @@ export interface GatewayConfig {
   /** Timeout of each call to WeChat. */
   wechatTimeoutMs: number;
   merchant: MerchantConfig | undefined;
+  /** The account id the BaaS-style `/baas/redpacks` routes pay from (WXPAY_BAAS_ACCOUNT); unset: the key's own. */
+  baasAccount?: string | undefined;
+  /**
+   * The account the Thinkjs-compatible `/wxPay/*` routes act for (WXPAY_COMPAT_ACCOUNT). Unset: the only
+   * account, or the one named `dev`.
+   */
+  compatAccount: string | undefined;
+  /** Whether the compatible routes place live orders (WXPAY_COMPAT_LIVEMODE=true); default test mode. */
+  compatLivemode: boolean;
+  /** How long a micropay whose outcome is unknown (USERPAYING, timeout) is polled before it is reversed. */
+  micropayDeadlineSeconds: number;
+  /** How often such a micropay is polled, and how soon a reverse answered recall=Y is sent again. */
+  micropayPollSeconds: number;
 }
 
 export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'merchant'>> & { merchant?: MerchantConfig };
@@ -66,6 +79,8 @@ const DEFAULTS = {
   followUpEverySeconds: 30 * 60,
   closeDelaySeconds: 5 * 60,
   wechatTimeoutMs: 10_000,
+  micropayDeadlineSeconds: 30,
+  micropayPollSeconds: 5,
   liveBaseUrl: 'https://api.mch.weixin.qq.com',
 };
 
@@ -84,6 +99,11 @@ export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
     closeDelaySeconds: input.closeDelaySeconds ?? DEFAULTS.closeDelaySeconds,
     wechatTimeoutMs: input.wechatTimeoutMs ?? DEFAULTS.wechatTimeoutMs,
     merchant: input.merchant,
+    baasAccount: input.baasAccount,
+    compatAccount: input.compatAccount,
+    compatLivemode: input.compatLivemode ?? false,
+    micropayDeadlineSeconds: input.micropayDeadlineSeconds ?? DEFAULTS.micropayDeadlineSeconds,
+    micropayPollSeconds: input.micropayPollSeconds ?? DEFAULTS.micropayPollSeconds,
   };
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(config.databaseUrl)) {
     throw new ConfigurationError(
@@ -98,6 +118,8 @@ export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
   positive('maxAmountUsd', config.maxAmountUsd);
   positive('followUpEverySeconds', config.followUpEverySeconds);
   positive('wechatTimeoutMs', config.wechatTimeoutMs);
+  positive('micropayDeadlineSeconds', config.micropayDeadlineSeconds);
+  positive('micropayPollSeconds', config.micropayPollSeconds);
   if (!Number.isInteger(config.closeDelaySeconds) || config.closeDelaySeconds < 0) {
     throw new ConfigurationError('closeDelaySeconds', 'must be a whole number of seconds ≥ 0');
   }
@@ -127,7 +149,8 @@ export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
 /**
  * Reads the configuration of `wxpay serve`: a JSON file named by WXPAY_CONFIG (optional), overridden by env.
  * Env: DATABASE_URL, WXPAY_PUBLIC_URL, WXPAY_INTENT_TTL_SECONDS, WXPAY_WECHAT_BASE_URL, WXPAY_SANDBOX_URL,
- * WXPAY_APPID, WXPAY_MCH_ID, WXPAY_MCH_KEY, WXPAY_SIGN_TYPE, WXPAY_CERT_P12, WXPAY_CERT_PASSPHRASE.
+ * WXPAY_APPID, WXPAY_MCH_ID, WXPAY_MCH_KEY, WXPAY_SIGN_TYPE, WXPAY_CERT_P12, WXPAY_CERT_PASSPHRASE,
+ * WXPAY_COMPAT_ACCOUNT, WXPAY_COMPAT_LIVEMODE.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   let file: Record<string, unknown> = {};
@@ -164,6 +187,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     liveWechat: { baseUrl: pick('WXPAY_WECHAT_BASE_URL', 'wechatBaseUrl') ?? DEFAULTS.liveBaseUrl },
     testWechat: { baseUrl: pick('WXPAY_SANDBOX_URL', 'sandboxUrl') ?? DEFAULTS.liveBaseUrl },
     merchant: loadMerchant(pick),
+    baasAccount: pick('WXPAY_BAAS_ACCOUNT', 'baasAccount'),
+    compatAccount: pick('WXPAY_COMPAT_ACCOUNT', 'compatAccount'),
+    compatLivemode: parseFlag('WXPAY_COMPAT_LIVEMODE', pick('WXPAY_COMPAT_LIVEMODE', 'compatLivemode')),
   };
   for (const key of Object.keys(input) as (keyof GatewayConfigInput)[])
     if (input[key] === undefined) delete input[key];
@@ -220,6 +246,13 @@ function loadMerchant(
     merchant.passphrase = passphrase;
   }
   return merchant;
+}
+
+function parseFlag(setting: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigurationError(setting, `must be true or false, got ${JSON.stringify(value)}`);
 }
 
 function checkUrl(setting: string, value: string): void {

@@ -20,6 +20,8 @@ export interface DevOptions {
 
 export interface DevInfo {
   gateway_url: string;
+  /** The dashboard; log in with secret_key. */
+  dashboard_url: string;
   secret_key: string;
   sandbox_url: string;
   account_id: string;
@@ -67,12 +69,16 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
           appid: merchant.appid,
           mchId: merchant.mchId,
           key: merchant.key,
+          // The client certificate: micropay reverse (and refunds) need it.
+          pfx: merchant.pfx,
+          passphrase: merchant.passphrase,
         })
       ).id;
       secretKey = await createApiKey(db, accountId, false);
     }
     const info: DevInfo = {
       gateway_url: gatewayUrl,
+      dashboard_url: `${gatewayUrl}/dashboard`,
       secret_key: secretKey,
       sandbox_url: sandbox.url,
       account_id: accountId!,

@@ -143,6 +143,7 @@ describe('startDev', () => {
       const written = JSON.parse(readFileSync(join(dir, '.wxpay', 'dev.json'), 'utf8'));
       assert.deepEqual(Object.keys(written).sort(), [
         'account_id',
+        'dashboard_url',
         'gateway_url',
         'sandbox_url',
         'secret_key',

@@ -37,6 +37,14 @@ export {
 } from './sign.js';
 export * from './types.js';
 export {
+  computeWebhookSignature,
+  constructWebhookEvent,
+  signWebhookPayload,
+  WEBHOOK_SIGNATURE_HEADER,
+  WebhookSignatureError,
+  type WebhookSignatureErrorCode,
+} from './webhook.js';
+export {
   type Callback as WechatPayApiCallback,
   WechatPayApi,
   WechatPayApiError,

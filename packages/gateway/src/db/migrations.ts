@@ -1,5 +1,9 @@
 // Schema migrations, kept in code so they run on start and through `wxpay migrate` on every dialect.
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { checkoutMigration } from './migration-checkout.js';
+import { dealViewMigration } from './migration-deal-view.js';
+import { payoutsMigration } from './migration-payouts.js';
+import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': {
@@ -125,6 +129,10 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '002_refunds_webhooks': refundsWebhooksMigration,
+  '003_payouts': payoutsMigration,
+  '005_deal_view': dealViewMigration,
+  '004_checkout': checkoutMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,5 +1,9 @@
 // The database's tables as Kysely types. Times are epoch milliseconds; JSON is stored as text; booleans as 0/1.
 import type { Generated, Insertable, Kysely, Selectable } from 'kysely';
+import type { CheckoutTables } from './schema-checkout.js';
+import type { CompatTables } from './schema-compat.js';
+import type { PayoutTables } from './schema-payouts.js';
+import type { RefundsWebhooksTables } from './schema-refunds-webhooks.js';
 
 export interface AccountsTable {
   id: string;
@@ -58,6 +62,9 @@ export interface PaymentIntentsTable {
   expires_at: number;
   created: number;
   updated: number;
+  /** Sum of pending and succeeded refunds; only ever changed by a conditional UPDATE (issue 6). */
+  amount_refunded: number;
+  refund_count: number;
 }
 
 export interface WechatPayloadsTable {
@@ -95,7 +102,7 @@ export interface MigrationsMarker {
   seq: Generated<number>;
 }
 
-export interface Database {
+export interface Database extends RefundsWebhooksTables, PayoutTables, CheckoutTables, CompatTables {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   payment_intents: PaymentIntentsTable;

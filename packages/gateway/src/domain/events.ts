@@ -4,6 +4,7 @@ import type { AuthContext } from './context.js';
 import { newId } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
 import { toUnixSeconds } from './time.js';
+import { whereDeliverySuccess } from './webhook-delivery-filter.js';
 
 export interface NewEvent {
   accountId: string;
@@ -42,7 +43,7 @@ export interface EventView {
 export async function listEvents(
   db: Db,
   auth: AuthContext,
-  params: ListParams & { type?: string; object_id?: string },
+  params: ListParams & { type?: string; object_id?: string; delivery_success?: boolean },
 ): Promise<ListResult<EventView>> {
   return paginate(
     db,
@@ -53,6 +54,7 @@ export async function listEvents(
       let q = query;
       if (params.type) q = q.where('type', '=', params.type);
       if (params.object_id) q = q.where('object_id', '=', params.object_id);
+      if (params.delivery_success !== undefined) q = whereDeliverySuccess(q, params.delivery_success);
       return q;
     },
     (row) => ({

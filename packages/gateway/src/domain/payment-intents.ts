@@ -127,6 +127,8 @@ export async function createIntent(
     close_at: null,
     next_query_at: null,
     query_count: 0,
+    amount_refunded: 0,
+    refund_count: 0,
     expires_at: now + ctx.config.intentTtlSeconds * 1000,
     created: now,
     updated: now,
@@ -441,7 +443,7 @@ async function micropay(
     if (error.retryable || (error instanceof BusinessError && error.errCode === 'USERPAYING')) {
       // The payer is entering a password, or the outcome is unknown: poll orderquery soon.
       await transition(ctx, intent.id, 'await_result', {
-        patch: { next_query_at: ctx.now() + 5_000 },
+        patch: { next_query_at: ctx.now() + ctx.config.micropayPollSeconds * 1000 },
         payload: { kind: 'micropay', body },
       });
     } else if (error instanceof BusinessError) {

@@ -3,12 +3,19 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServiceContext } from '../domain/context.js';
 import { installAuth } from './auth.js';
+import { baasRoutes } from './baas.js';
+import { checkoutPageRoutes } from './checkout-page.js';
+import { checkoutSessionRoutes } from './checkout-sessions.js';
+import { compatRoutes } from './compat.js';
+import { dashboardRoutes } from './dashboard.js';
 import { installErrorHandling } from './errors.js';
 import { eventRoutes } from './events.js';
 import { installIdempotency } from './idempotency.js';
 import { notifyRoutes } from './notify.js';
 import { paymentIntentRoutes } from './payment-intents.js';
+import { payoutRoutes } from './payouts.js';
 import { qrRoutes } from './qr.js';
+import { refundAndWebhookRoutes } from './refunds-webhooks.js';
 import { ErrorBody } from './schemas.js';
 import { installValidation } from './validation.js';
 
@@ -48,8 +55,15 @@ export async function buildApp(
     installIdempotency(v1, ctx);
     await paymentIntentRoutes(v1, ctx);
     await eventRoutes(v1, ctx);
+    await payoutRoutes(v1, ctx);
+    await v1.register(async (baas) => baasRoutes(baas, ctx));
+    await checkoutSessionRoutes(v1, ctx);
   });
   await app.register(async (scope) => notifyRoutes(scope, ctx));
   await app.register(async (scope) => qrRoutes(scope, ctx));
+  await refundAndWebhookRoutes(app, ctx);
+  await app.register(async (scope) => checkoutPageRoutes(scope, ctx));
+  await app.register(async (scope) => dashboardRoutes(scope, ctx));
+  await app.register(async (scope) => compatRoutes(scope, ctx));
   return app;
 }

@@ -18,6 +18,7 @@ export async function eventRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
             ...ListQuery,
             type: Type.Optional(Type.String({ pattern: '^[a-z_]+\\.[a-z_.]+$', maxLength: 100 })),
             object_id: Type.Optional(Type.String({ maxLength: 64 })),
+            delivery_success: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },
         ),
@@ -31,6 +32,7 @@ export async function eventRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
         ending_before: q.ending_before,
         type: q.type,
         object_id: q.object_id,
+        delivery_success: q.delivery_success,
         created: createdRange(q),
       });
     },

@@ -1,0 +1,388 @@
+// Refunds: create (reserving the amount on the intent with one conditional UPDATE), send to WeChat with a stored
+// out_refund_no, retrieve, list, cancel while WeChat has not accepted it, and apply WeChat's verdict.
+import { BusinessError, type RefundQueryReply, SignatureError, WechatPayError } from '@wxpay/sdk';
+import type { IntentRow } from '../db/schema.js';
+import type { RefundRow } from '../db/schema-refunds-webhooks.js';
+import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
+import { ApiError, notFound } from './errors.js';
+import { randomToken } from './ids.js';
+import { type ListParams, type ListResult, paginate } from './pagination.js';
+import {
+  MAX_REFUNDS_PER_PAYMENT,
+  REFUND_WINDOW_MS,
+  type RefundReason,
+  refundQueryDelayMs,
+  refundResendDelayMs,
+  refundStatusFromWechat,
+} from './refund-state.js';
+import { recordRefundEvents, recordRefundPayload, settleRefund } from './refund-transitions.js';
+import { type RefundView, refundView } from './refund-view.js';
+
+export interface CreateRefundInput {
+  payment_intent: string;
+  amount?: number;
+  reason?: RefundReason;
+  metadata?: Record<string, string>;
+}
+
+/** Longer than any WeChat call (the client's timeout), so a send in flight is never raced by a cancel. */
+function sendLeaseMs(ctx: ServiceContext): number {
+  return ctx.config.wechatTimeoutMs + 30_000;
+}
+
+export function refundNotifyUrl(ctx: ServiceContext, accountId: string): string {
+  return `${ctx.publicUrl()}/notify/wechatpay/${accountId}/refund`;
+}
+
+async function loadRefund(ctx: ServiceContext, auth: AuthContext, id: string): Promise<RefundRow> {
+  const row = await ctx.db
+    .selectFrom('refunds')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', auth.accountId)
+    .where('livemode', '=', auth.livemode ? 1 : 0)
+    .executeTakeFirst();
+  if (!row) throw notFound('refund', id);
+  return row;
+}
+
+function reloadRefund(ctx: ServiceContext, id: string): Promise<RefundRow> {
+  return ctx.db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+function refused(code: string, message: string, param?: string): ApiError {
+  return new ApiError(400, 'invalid_request_error', code, message, param);
+}
+
+/** Why the conditional reservation matched no row, read afterwards only to explain the refusal. */
+function refusalFor(intent: IntentRow, amount: number, now: number): ApiError {
+  if (intent.status !== 'succeeded')
+    return refused(
+      'payment_intent_unexpected_state',
+      `Only a succeeded PaymentIntent can be refunded; this one has a status of ${intent.status}.`,
+      'payment_intent',
+    );
+  if ((intent.ordered_at ?? intent.created) < now - REFUND_WINDOW_MS)
+    return refused(
+      'charge_expired_for_refund',
+      'WeChat refunds payments for 365 days only.',
+      'payment_intent',
+    );
+  if (intent.refund_count >= MAX_REFUNDS_PER_PAYMENT)
+    return refused(
+      'refund_limit_exceeded',
+      `A payment can be refunded at most ${MAX_REFUNDS_PER_PAYMENT} times.`,
+      'payment_intent',
+    );
+  if (intent.amount_refunded >= intent.amount)
+    return refused(
+      'charge_already_refunded',
+      'This PaymentIntent has already been fully refunded.',
+      'payment_intent',
+    );
+  return refused(
+    'amount_too_large',
+    `Refund amount (${amount}) is greater than the unrefunded amount (${intent.amount - intent.amount_refunded}).`,
+    'amount',
+  );
+}
+
+export async function createRefund(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  input: CreateRefundInput,
+): Promise<RefundView> {
+  const intent = await ctx.db
+    .selectFrom('payment_intents')
+    .selectAll()
+    .where('id', '=', input.payment_intent)
+    .where('account_id', '=', auth.accountId)
+    .where('livemode', '=', auth.livemode ? 1 : 0)
+    .executeTakeFirst();
+  if (!intent) throw notFound('payment_intent', input.payment_intent, 'payment_intent');
+  const now = ctx.now();
+  // Without an amount, what remains now; the reservation below is what actually guards the total.
+  const amount = input.amount ?? intent.amount - intent.amount_refunded;
+  if (amount <= 0) throw refusalFor(intent, 1, now);
+  const id = `re_${randomToken(24)}`;
+  const row: RefundRow = {
+    id,
+    account_id: auth.accountId,
+    livemode: auth.livemode ? 1 : 0,
+    payment_intent: intent.id,
+    amount,
+    currency: intent.currency,
+    status: 'pending',
+    reason: input.reason ?? null,
+    metadata: JSON.stringify(input.metadata ?? {}),
+    // 24 characters of the id: unique, and stored with the row before WeChat ever sees the refund.
+    out_refund_no: id.slice(3),
+    submitted: 0,
+    wechat_refund_id: null,
+    failure_reason: null,
+    next_attempt_at: now,
+    attempts: 0,
+    sending_until: null,
+    next_query_at: null,
+    query_count: 0,
+    created: now,
+    updated: now,
+  };
+  const reserved = await ctx.db.transaction().execute(async (trx) => {
+    // The one guard against over-refunding, concurrent requests included: never read-then-write.
+    const result = await trx
+      .updateTable('payment_intents')
+      .set((eb) => ({
+        amount_refunded: eb('amount_refunded', '+', amount),
+        refund_count: eb('refund_count', '+', 1),
+        updated: now,
+      }))
+      .where('id', '=', intent.id)
+      .where('status', '=', 'succeeded')
+      .where((eb) => eb(eb('amount_refunded', '+', amount), '<=', eb.ref('amount')))
+      .where('refund_count', '<', MAX_REFUNDS_PER_PAYMENT)
+      .where((eb) => eb(eb.fn.coalesce('ordered_at', 'created'), '>=', now - REFUND_WINDOW_MS))
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) return false;
+    await trx.insertInto('refunds').values(row).execute();
+    await recordRefundEvents(trx, row, 'refund.created', now);
+    return true;
+  });
+  if (!reserved) {
+    const current = await ctx.db
+      .selectFrom('payment_intents')
+      .selectAll()
+      .where('id', '=', intent.id)
+      .executeTakeFirstOrThrow();
+    throw refusalFor(current, amount, now);
+  }
+  return refundView(await sendRefund(ctx, row));
+}
+
+/**
+ * Sends (or resends, with the same out_refund_no) a refund WeChat has not accepted yet. An unknown outcome
+ * (timeout, SYSTEMERROR, unverifiable reply) leaves it pending for the worker; a definite refusal fails it.
+ */
+export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promise<RefundRow> {
+  const now = ctx.now();
+  const attempts = refund.attempts + 1;
+  const claim = await ctx.db
+    .updateTable('refunds')
+    .set({
+      attempts,
+      sending_until: now + sendLeaseMs(ctx),
+      next_attempt_at: now + refundResendDelayMs(attempts),
+      updated: now,
+    })
+    .where('id', '=', refund.id)
+    .where('status', '=', 'pending')
+    .where('submitted', '=', 0)
+    .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<', now)]))
+    .executeTakeFirst();
+  if (Number(claim.numUpdatedRows) !== 1) return reloadRefund(ctx, refund.id);
+  try {
+    const intent = await ctx.db
+      .selectFrom('payment_intents')
+      .selectAll()
+      .where('id', '=', refund.payment_intent)
+      .executeTakeFirstOrThrow();
+    const account = await loadAccount(ctx, refund.account_id);
+    const client = ctx.wechat(account, refund.livemode === 1);
+    try {
+      const reply = await client.refund({
+        out_trade_no: intent.out_trade_no,
+        out_refund_no: refund.out_refund_no,
+        total_fee: intent.amount,
+        refund_fee: refund.amount,
+        ...(intent.currency === 'CNY' ? {} : { refund_fee_type: intent.currency as 'CNY' }),
+        ...(refund.reason ? { refund_desc: refund.reason } : {}),
+        notify_url: refundNotifyUrl(ctx, refund.account_id),
+      });
+      const at = ctx.now();
+      await recordRefundPayload(ctx.db, refund, 'refund', JSON.stringify(reply), at);
+      await ctx.db
+        .updateTable('refunds')
+        .set({
+          submitted: 1,
+          wechat_refund_id: reply.refund_id ?? null,
+          next_attempt_at: null,
+          next_query_at: at + refundQueryDelayMs(0),
+          updated: at,
+        })
+        .where('id', '=', refund.id)
+        .execute();
+    } catch (error) {
+      if (!(error instanceof WechatPayError)) throw error;
+      await recordRefundPayload(
+        ctx.db,
+        refund,
+        'refund',
+        error.rawBody ?? `${error.code}: ${error.message}`,
+        ctx.now(),
+      );
+      if (error.retryable || error instanceof SignatureError) {
+        ctx.log.warn(
+          { refund: refund.id, code: error.code },
+          'refund outcome unknown; the worker resends it with the same out_refund_no',
+        );
+      } else {
+        const reason = error instanceof BusinessError ? error.errCode : error.code;
+        await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason.toLowerCase() });
+      }
+    }
+  } finally {
+    await ctx.db.updateTable('refunds').set({ sending_until: null }).where('id', '=', refund.id).execute();
+  }
+  return reloadRefund(ctx, refund.id);
+}
+
+/** A WeChat refund result (notify or refundquery) applied to the refund; a mismatching amount changes nothing. */
+export async function applyWechatRefundStatus(
+  ctx: ServiceContext,
+  refund: RefundRow,
+  result: { refund_status?: string; refund_fee?: string; refund_id?: string },
+): Promise<'applied' | 'unchanged' | 'mismatch'> {
+  if (result.refund_fee !== undefined && result.refund_fee !== String(refund.amount)) return 'mismatch';
+  const to = refundStatusFromWechat(result.refund_status);
+  if (!to) return 'unchanged';
+  const patch = {
+    submitted: 1,
+    wechat_refund_id: result.refund_id ?? refund.wechat_refund_id,
+    ...(to === 'failed' ? { failure_reason: 'refund_closed' } : {}),
+    ...(to === 'requires_action'
+      ? { failure_reason: 'bank_refused_manual_handling', next_query_at: ctx.now() + 6 * 3600_000 }
+      : {}),
+  };
+  const row = await settleRefund(ctx, refund.id, to, patch);
+  return row ? 'applied' : 'unchanged';
+}
+
+/** The numbered fields of a refundquery reply that describe `outRefundNo`. */
+export function refundInQueryReply(
+  reply: RefundQueryReply,
+  outRefundNo: string,
+): { refund_status?: string; refund_fee?: string; refund_id?: string } | undefined {
+  const count = Number(reply.refund_count ?? 0);
+  for (let n = 0; n < count; n++) {
+    if (reply[`out_refund_no_${n}`] !== outRefundNo) continue;
+    return {
+      refund_status: reply[`refund_status_${n}`],
+      refund_fee: reply[`refund_fee_${n}`],
+      refund_id: reply[`refund_id_${n}`],
+    };
+  }
+  return undefined;
+}
+
+/** refundquery by out_refund_no; undefined when WeChat has no such refund (REFUNDNOTEXIST). */
+async function queryWechatRefund(
+  ctx: ServiceContext,
+  refund: RefundRow,
+): Promise<{ refund_status?: string; refund_fee?: string; refund_id?: string } | undefined> {
+  const account = await loadAccount(ctx, refund.account_id);
+  const client = ctx.wechat(account, refund.livemode === 1);
+  try {
+    const reply = await client.refundQuery({ out_refund_no: refund.out_refund_no });
+    await recordRefundPayload(ctx.db, refund, 'refund_query', JSON.stringify(reply), ctx.now());
+    return refundInQueryReply(reply, refund.out_refund_no);
+  } catch (error) {
+    if (error instanceof BusinessError && error.errCode === 'REFUNDNOTEXIST') return undefined;
+    throw error;
+  }
+}
+
+/** The worker's refundquery of a refund WeChat accepted but has not notified. */
+export async function queryRefund(ctx: ServiceContext, refund: RefundRow): Promise<RefundRow> {
+  const found = await queryWechatRefund(ctx, refund);
+  const outcome = found ? await applyWechatRefundStatus(ctx, refund, found) : 'unchanged';
+  if (outcome === 'mismatch')
+    ctx.log.warn(
+      { refund: refund.id },
+      'refundquery reports another refund_fee than the refund; left unchanged',
+    );
+  return reloadRefund(ctx, refund.id);
+}
+
+export async function retrieveRefund(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  id: string,
+): Promise<RefundView> {
+  return refundView(await loadRefund(ctx, auth, id));
+}
+
+export function listRefunds(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  params: ListParams & { payment_intent?: string },
+): Promise<ListResult<RefundView>> {
+  return paginate(
+    ctx.db,
+    'refunds',
+    auth,
+    params,
+    (q) => (params.payment_intent ? q.where('payment_intent', '=', params.payment_intent) : q),
+    (row) => refundView(row as unknown as RefundRow),
+  );
+}
+
+/**
+ * Cancels a refund WeChat has not accepted. If it was ever sent, refundquery must first show WeChat has no such
+ * refund; the send lease is held meanwhile so the worker cannot resend it in between.
+ */
+export async function cancelRefund(ctx: ServiceContext, auth: AuthContext, id: string): Promise<RefundView> {
+  const refund = await loadRefund(ctx, auth, id);
+  const notCancelable = (why: string) =>
+    new ApiError(
+      400,
+      'invalid_request_error',
+      'refund_unexpected_state',
+      `You cannot cancel this refund: ${why}.`,
+    );
+  if (refund.status !== 'pending' || refund.submitted === 1)
+    throw notCancelable(
+      refund.status === 'pending' ? 'WeChat has already accepted it' : `it is ${refund.status}`,
+    );
+  const now = ctx.now();
+  const claim = await ctx.db
+    .updateTable('refunds')
+    .set({ sending_until: now + sendLeaseMs(ctx) })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('submitted', '=', 0)
+    .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<', now)]))
+    .executeTakeFirst();
+  if (Number(claim.numUpdatedRows) !== 1)
+    throw new ApiError(
+      409,
+      'invalid_request_error',
+      'lock_timeout',
+      'This refund is being sent to WeChat; retry',
+    );
+  try {
+    if (refund.attempts > 0) {
+      let found: Awaited<ReturnType<typeof queryWechatRefund>>;
+      try {
+        found = await queryWechatRefund(ctx, refund);
+      } catch (error) {
+        if (error instanceof WechatPayError)
+          throw new ApiError(
+            502,
+            'wechat_error',
+            'wechat_refund_query_failed',
+            'WeChat could not confirm that this refund was never received; retry the cancel later.',
+          );
+        throw error;
+      }
+      if (found) {
+        await applyWechatRefundStatus(ctx, refund, found);
+        await ctx.db.updateTable('refunds').set({ submitted: 1 }).where('id', '=', id).execute();
+        throw notCancelable('WeChat has already accepted it');
+      }
+    }
+    await settleRefund(ctx, id, 'canceled', { failure_reason: null });
+  } finally {
+    await ctx.db.updateTable('refunds').set({ sending_until: null }).where('id', '=', id).execute();
+  }
+  return refundView(await reloadRefund(ctx, id));
+}

@@ -1,0 +1,465 @@
+// Webhook delivery from the events outbox: fan events out to matching endpoints, claim due deliveries with a
+// lease, POST the signed event, record every attempt, retry with backoff for 3 days. At least once.
+import { performance } from 'node:perf_hooks';
+import { signWebhookPayload, WEBHOOK_SIGNATURE_HEADER } from '@wxpay/sdk';
+import { type ExpressionBuilder, PostgresAdapter } from 'kysely';
+import { request } from 'undici';
+import type { Database, Db, EventRow } from '../db/schema.js';
+import type { WebhookDeliveryRow, WebhookEndpointRow } from '../db/schema-refunds-webhooks.js';
+import type { AuthContext, ServiceContext } from './context.js';
+import { notFound } from './errors.js';
+import { randomToken } from './ids.js';
+import { toUnixSeconds } from './time.js';
+import { disableFailingEndpoint, endpointWants, loadEndpoint, signingSecrets } from './webhook-endpoints.js';
+import { nextWebhookAttemptAt, WEBHOOK_RETRY_WINDOW_MS, WEBHOOK_TIMEOUT_MS } from './webhook-schedule.js';
+
+/** Events older than this are not fanned out any more (nor listed as undelivered). */
+export const FANOUT_LOOKBACK_MS = 30 * 24 * 3600_000;
+const LEASE_MS = 60_000;
+const RESPONSE_KEPT_BYTES = 1024;
+
+export interface DeliveryOptions {
+  limit?: number;
+  /** Per-attempt timeout; 10 s by default. */
+  timeoutMs?: number;
+  /** Jitter source, for tests. */
+  random?: () => number;
+  /** How many deliveries are sent at once. */
+  concurrency?: number;
+}
+
+/** The JSON a receiver gets; its id is stable across retries so receivers can drop duplicates. */
+export function eventPayload(event: EventRow) {
+  return {
+    id: event.id,
+    object: 'event' as const,
+    type: event.type,
+    created: toUnixSeconds(event.created),
+    livemode: event.livemode === 1,
+    data: { object: JSON.parse(event.data) as unknown },
+    request: { id: null, idempotency_key: null },
+  };
+}
+
+function enabledEndpoints(ctx: ServiceContext, accountId: string, livemode: number) {
+  return ctx.db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('livemode', '=', livemode)
+    .where('status', '=', 'enabled')
+    .execute();
+}
+
+async function matchingEndpoints(ctx: ServiceContext, event: EventRow): Promise<WebhookEndpointRow[]> {
+  const endpoints = await enabledEndpoints(ctx, event.account_id, event.livemode);
+  return endpoints.filter((e) => endpointWants(JSON.parse(e.enabled_events) as string[], event.type));
+}
+
+function newDelivery(event: EventRow, endpointId: string, now: number): WebhookDeliveryRow {
+  return {
+    id: `wd_${randomToken(24)}`,
+    event_id: event.id,
+    endpoint_id: endpointId,
+    account_id: event.account_id,
+    livemode: event.livemode,
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    lease_until: null,
+    window_start: now,
+    created: now,
+    updated: now,
+  };
+}
+
+/**
+ * Creates the deliveries of events not yet fanned out, for the endpoints enabled then (and created no later than
+ * the event). The marker row makes this exactly once per event even with several workers.
+ */
+export async function fanOutEvents(ctx: ServiceContext, options: { limit?: number } = {}): Promise<number> {
+  const now = ctx.now();
+  const events = await ctx.db
+    .selectFrom('events')
+    .selectAll()
+    .where('created', '>=', now - FANOUT_LOOKBACK_MS)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('event_fanouts').select('event_id').whereRef('event_fanouts.event_id', '=', 'events.id'),
+        ),
+      ),
+    )
+    .orderBy('created')
+    .orderBy('id')
+    .limit(options.limit ?? 500)
+    .execute();
+  if (events.length === 0) return 0;
+  const endpointsOf = new Map<string, Promise<WebhookEndpointRow[]>>();
+  const wanted = new Map<string, WebhookEndpointRow[]>();
+  for (const event of events) {
+    const scope = `${event.account_id}:${event.livemode}`;
+    if (!endpointsOf.has(scope))
+      endpointsOf.set(scope, enabledEndpoints(ctx, event.account_id, event.livemode));
+    const endpoints = (await endpointsOf.get(scope)!).filter(
+      (e) =>
+        e.created <= event.created && endpointWants(JSON.parse(e.enabled_events) as string[], event.type),
+    );
+    wanted.set(event.id, endpoints);
+  }
+  // One transaction per batch (one commit, not one per event); only the events this worker marked get deliveries.
+  const created = await ctx.db.transaction().execute(async (trx) => {
+    const marked = await trx
+      .insertInto('event_fanouts')
+      .values(events.map((e) => ({ event_id: e.id, created: now })))
+      .onConflict((oc) => oc.doNothing())
+      .returning('event_id')
+      .execute();
+    const mine = new Set(marked.map((m) => m.event_id));
+    const rows = events
+      .filter((e) => mine.has(e.id))
+      .flatMap((e) => (wanted.get(e.id) ?? []).map((endpoint) => newDelivery(e, endpoint.id, now)));
+    for (let i = 0; i < rows.length; i += 500) {
+      await trx
+        .insertInto('webhook_deliveries')
+        .values(rows.slice(i, i + 500))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+    return rows.length;
+  });
+  return created;
+}
+
+/**
+ * Claims due deliveries in one statement: `UPDATE … SET lease_until WHERE id IN (due) AND the lease is free
+ * RETURNING *`, the due rows picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL. Two workers never get the same
+ * delivery while its lease runs; a killed worker's deliveries come back when it ends.
+ */
+async function claimDue(ctx: ServiceContext, limit: number): Promise<WebhookDeliveryRow[]> {
+  const now = ctx.now();
+  const leaseFree = (eb: ExpressionBuilder<Database, 'webhook_deliveries'>) =>
+    eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]);
+  let due = ctx.db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .where(leaseFree)
+    .orderBy('next_attempt_at')
+    .limit(limit);
+  if (ctx.db.getExecutor().adapter instanceof PostgresAdapter) due = due.forUpdate().skipLocked();
+  return ctx.db
+    .updateTable('webhook_deliveries')
+    .set({ lease_until: now + LEASE_MS })
+    .where('id', 'in', due)
+    .where('status', '=', 'pending')
+    .where(leaseFree)
+    .returningAll()
+    .execute();
+}
+
+interface AttemptResult {
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/** POSTs the signed body once; never throws. */
+async function post(url: string, body: string, signature: string, timeoutMs: number): Promise<AttemptResult> {
+  const started = performance.now();
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'user-agent': 'wxpay-webhooks/1.0',
+        [WEBHOOK_SIGNATURE_HEADER]: signature,
+      },
+      body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    for await (const chunk of response.body) {
+      chunks.push(chunk as Buffer);
+      kept += (chunk as Buffer).length;
+      if (kept >= RESPONSE_KEPT_BYTES) break;
+    }
+    if (kept >= RESPONSE_KEPT_BYTES) response.body.destroy();
+    return {
+      statusCode: response.statusCode,
+      durationMs: Math.round(performance.now() - started),
+      error: null,
+      responseBody: Buffer.concat(chunks).subarray(0, RESPONSE_KEPT_BYTES).toString('utf8'),
+    };
+  } catch (error) {
+    const err = error as Error & { code?: string };
+    const timedOut =
+      err.name === 'TimeoutError' || err.name === 'AbortError' || /timeout/i.test(err.code ?? '');
+    return {
+      statusCode: null,
+      durationMs: Math.round(performance.now() - started),
+      error: timedOut
+        ? `timeout after ${timeoutMs} ms`
+        : `${err.code ?? err.name}: ${err.message}`.slice(0, 500),
+      responseBody: null,
+    };
+  }
+}
+
+/** Ends this worker's hold on a delivery; a worker whose lease was taken over changes nothing. */
+async function finish(db: Db, now: number, delivery: WebhookDeliveryRow, set: Partial<WebhookDeliveryRow>) {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ ...set, lease_until: null, updated: now })
+    .where('id', '=', delivery.id)
+    .where('lease_until', '=', delivery.lease_until)
+    .execute();
+}
+
+async function deliverOne(ctx: ServiceContext, delivery: WebhookDeliveryRow, options: DeliveryOptions) {
+  const endpoint = await ctx.db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('id', '=', delivery.endpoint_id)
+    .executeTakeFirst();
+  if (endpoint?.status !== 'enabled') {
+    // Disabled (or deleted) endpoints receive nothing; what was waiting for them is dropped.
+    await finish(ctx.db, ctx.now(), delivery, { status: 'canceled' });
+    return false;
+  }
+  const event = await ctx.db
+    .selectFrom('events')
+    .selectAll()
+    .where('id', '=', delivery.event_id)
+    .executeTakeFirst();
+  if (!event) {
+    await finish(ctx.db, ctx.now(), delivery, { status: 'canceled' });
+    return false;
+  }
+  const now = ctx.now();
+  const body = JSON.stringify(eventPayload(event));
+  const signature = signWebhookPayload(body, signingSecrets(endpoint, now), toUnixSeconds(now));
+  const result = await post(endpoint.url, body, signature, options.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
+  const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+  const attempts = delivery.attempts + 1;
+  const attemptRow = {
+    id: `wa_${randomToken(24)}`,
+    delivery_id: delivery.id,
+    event_id: delivery.event_id,
+    endpoint_id: delivery.endpoint_id,
+    attempted_at: now,
+    status_code: result.statusCode,
+    duration_ms: result.durationMs,
+    error: result.error ?? (ok ? null : `HTTP ${result.statusCode}`),
+    response_body: result.responseBody,
+  };
+  const next = ok ? null : nextWebhookAttemptAt(attempts, ctx.now(), delivery.window_start, options.random);
+  // The attempt and the delivery's new state commit together.
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.insertInto('webhook_attempts').values(attemptRow).execute();
+    await finish(
+      trx,
+      ctx.now(),
+      delivery,
+      ok
+        ? { status: 'succeeded', attempts }
+        : next === null
+          ? { status: 'failed', attempts }
+          : { attempts, next_attempt_at: next },
+    );
+  });
+  if (ok) {
+    await ctx.db
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: null })
+      .where('id', '=', endpoint.id)
+      .where('failing_since', 'is not', null)
+      .execute();
+    return true;
+  }
+  const failingSince = endpoint.failing_since ?? now;
+  if (endpoint.failing_since === null)
+    await ctx.db
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: now })
+      .where('id', '=', endpoint.id)
+      .where('failing_since', 'is', null)
+      .execute();
+  // Failing for 3 days: either for the whole window of a delivery that just gave up, or for 3 days of clock time.
+  let gaveUp = false;
+  if (next === null) {
+    // No success anywhere on this endpoint since this delivery's first attempt of the window.
+    const first = await ctx.db
+      .selectFrom('webhook_attempts')
+      .select((eb) => eb.fn.min('attempted_at').as('at'))
+      .where('delivery_id', '=', delivery.id)
+      .where('attempted_at', '>=', delivery.window_start)
+      .executeTakeFirst();
+    gaveUp = failingSince <= Number(first?.at ?? now);
+  }
+  if (gaveUp || failingSince <= ctx.now() - WEBHOOK_RETRY_WINDOW_MS)
+    await disableFailingEndpoint(ctx, endpoint);
+  return false;
+}
+
+/** One pass: fan out new events, then send every due delivery. Returns how many attempts were made and succeeded. */
+export async function deliverWebhooks(
+  ctx: ServiceContext,
+  options: DeliveryOptions = {},
+): Promise<{ attempted: number; succeeded: number }> {
+  await fanOutEvents(ctx);
+  const claimed = await claimDue(ctx, options.limit ?? 100);
+  const concurrency = options.concurrency ?? 16;
+  let attempted = 0;
+  let succeeded = 0;
+  for (let i = 0; i < claimed.length; i += concurrency) {
+    const results = await Promise.all(
+      claimed.slice(i, i + concurrency).map(async (delivery) => {
+        try {
+          return await deliverOne(ctx, delivery, options);
+        } catch (error) {
+          // The lease expires and another pass retries it.
+          ctx.log.warn({ delivery: delivery.id, err: (error as Error).message }, 'webhook delivery failed');
+          return false;
+        }
+      }),
+    );
+    attempted += results.length;
+    succeeded += results.filter(Boolean).length;
+  }
+  return { attempted, succeeded };
+}
+
+/** A delivery with its attempts, newest first. */
+function deliveryView(delivery: WebhookDeliveryRow, attempts: AttemptRowLike[]) {
+  return {
+    id: delivery.id,
+    object: 'webhook_delivery' as const,
+    event: delivery.event_id,
+    webhook_endpoint: delivery.endpoint_id,
+    status: delivery.status,
+    attempt_count: delivery.attempts,
+    next_attempt_at: delivery.status === 'pending' ? toUnixSeconds(delivery.next_attempt_at) : null,
+    created: toUnixSeconds(delivery.created),
+    attempts: attempts
+      .filter((a) => a.delivery_id === delivery.id)
+      .map((a) => ({
+        created: toUnixSeconds(a.attempted_at),
+        created_ms: a.attempted_at,
+        status_code: a.status_code,
+        duration_ms: a.duration_ms,
+        error: a.error,
+        response_body: a.response_body,
+      })),
+  };
+}
+
+interface AttemptRowLike {
+  delivery_id: string;
+  attempted_at: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_body: string | null;
+}
+
+export type DeliveryView = ReturnType<typeof deliveryView>;
+
+async function deliveriesWhere(
+  ctx: ServiceContext,
+  column: 'event_id' | 'endpoint_id',
+  value: string,
+  limit: number,
+): Promise<{ object: 'list'; data: DeliveryView[]; has_more: boolean }> {
+  const deliveries = await ctx.db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where(column, '=', value)
+    .orderBy('created', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
+  const page = deliveries.slice(0, limit);
+  const attempts = page.length
+    ? await ctx.db
+        .selectFrom('webhook_attempts')
+        .selectAll()
+        .where(
+          'delivery_id',
+          'in',
+          page.map((d) => d.id),
+        )
+        .orderBy('attempted_at', 'desc')
+        .execute()
+    : [];
+  return {
+    object: 'list',
+    data: page.map((d) => deliveryView(d, attempts)),
+    has_more: deliveries.length > limit,
+  };
+}
+
+async function loadEvent(ctx: ServiceContext, auth: AuthContext, id: string): Promise<EventRow> {
+  const event = await ctx.db
+    .selectFrom('events')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', auth.accountId)
+    .where('livemode', '=', auth.livemode ? 1 : 0)
+    .executeTakeFirst();
+  if (!event) throw notFound('event', id);
+  return event;
+}
+
+export async function listEventDeliveries(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  eventId: string,
+  limit = 20,
+) {
+  await loadEvent(ctx, auth, eventId);
+  return deliveriesWhere(ctx, 'event_id', eventId, limit);
+}
+
+export async function listEndpointDeliveries(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  endpointId: string,
+  limit = 20,
+) {
+  await loadEndpoint(ctx, auth, endpointId);
+  return deliveriesWhere(ctx, 'endpoint_id', endpointId, limit);
+}
+
+/** Redelivers an event now to every enabled endpoint that wants it, with a fresh 3-day window. */
+export async function retryEvent(ctx: ServiceContext, auth: AuthContext, eventId: string) {
+  const event = await loadEvent(ctx, auth, eventId);
+  const now = ctx.now();
+  const endpoints = await matchingEndpoints(ctx, event);
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('event_fanouts')
+      .values({ event_id: event.id, created: now })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    for (const endpoint of endpoints) {
+      const reset = await trx
+        .updateTable('webhook_deliveries')
+        .set({ status: 'pending', next_attempt_at: now, window_start: now, lease_until: null, updated: now })
+        .where('event_id', '=', event.id)
+        .where('endpoint_id', '=', endpoint.id)
+        .executeTakeFirst();
+      if (Number(reset.numUpdatedRows) === 0)
+        await trx
+          .insertInto('webhook_deliveries')
+          .values(newDelivery(event, endpoint.id, now))
+          .execute();
+    }
+  });
+  return deliveriesWhere(ctx, 'event_id', eventId, 100);
+}

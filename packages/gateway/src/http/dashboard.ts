@@ -1,0 +1,220 @@
+// /dashboard: log in with a secret key (HttpOnly, SameSite=Strict session cookie), CSRF token on every POST form.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServiceContext } from '../domain/context.js';
+import {
+  cstDay,
+  listPayments,
+  overview,
+  type PaymentFilters,
+  paymentDetail,
+} from '../domain/dashboard-queries.js';
+import {
+  csrfMatches,
+  DASHBOARD_SESSION_MS,
+  type DashboardLogin,
+  endDashboardSession,
+  findDashboardSession,
+  startDashboardSession,
+} from '../domain/dashboard-sessions.js';
+import { ApiError } from '../domain/errors.js';
+import { randomToken } from '../domain/ids.js';
+import { createRefund, listRefunds } from '../domain/refunds.js';
+import { dashboardPage, type LayoutOptions, loginPage } from '../web/dashboard/layout.js';
+import { overviewView, paymentDetailView, paymentsView, refundsView } from '../web/dashboard/views.js';
+import { parseMajorUnits } from '../web/html.js';
+
+const SESSION_COOKIE = 'wxpay_dashboard';
+const LOGIN_COOKIE = 'wxpay_dashboard_login';
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function cookie(ctx: ServiceContext, name: string, value: string, maxAgeSeconds: number): string {
+  const secure = ctx.publicUrl().startsWith('https:') ? '; Secure' : '';
+  return `${name}=${value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
+}
+
+function html(reply: FastifyReply, nonce: string, body: string): FastifyReply {
+  return reply
+    .type('text/html; charset=utf-8')
+    .header(
+      'content-security-policy',
+      `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+    )
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
+    .send(body);
+}
+
+const dayOf = (text: string | undefined): number | undefined =>
+  text && /^\d{4}-\d{2}-\d{2}$/.test(text) ? cstDay(Date.parse(`${text}T00:00:00+08:00`)) : undefined;
+
+export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 16 * 1024 },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+
+  const loginOf = (request: FastifyRequest) =>
+    findDashboardSession(ctx, parseCookies(request.headers.cookie)[SESSION_COOKIE]);
+
+  /** Renders an authenticated page, or sends the browser to the login form. */
+  const page = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    current: LayoutOptions['current'],
+    title: string,
+    render: (login: DashboardLogin) => Promise<string>,
+  ) => {
+    const login = await loginOf(request);
+    if (!login) return reply.redirect('/dashboard/login', 303);
+    const nonce = randomBytes(16).toString('base64');
+    const body = await render(login);
+    return html(
+      reply,
+      nonce,
+      dashboardPage({ title, nonce, livemode: login.livemode, csrfToken: login.csrfToken, current, body }),
+    );
+  };
+
+  /** Every state-changing form: a valid session and its CSRF token, or 403. */
+  const post = async (request: FastifyRequest, reply: FastifyReply) => {
+    const login = await loginOf(request);
+    const form = (request.body ?? {}) as Record<string, string>;
+    if (!login) {
+      reply.code(401);
+      return undefined;
+    }
+    if (!csrfMatches(login.csrfToken, form._csrf)) {
+      reply.code(403);
+      return undefined;
+    }
+    return { login, form };
+  };
+
+  app.get('/dashboard/login', async (_request, reply) => {
+    const nonce = randomBytes(16).toString('base64');
+    const csrf = randomToken(32);
+    reply.header('set-cookie', cookie(ctx, LOGIN_COOKIE, csrf, 600));
+    return html(reply, nonce, loginPage(nonce, csrf));
+  });
+
+  app.post('/dashboard/login', async (request, reply) => {
+    const form = (request.body ?? {}) as Record<string, string>;
+    const expected = parseCookies(request.headers.cookie)[LOGIN_COOKIE];
+    const nonce = randomBytes(16).toString('base64');
+    if (!expected || !csrfMatches(expected, form._csrf)) {
+      return html(
+        reply.code(403),
+        nonce,
+        loginPage(nonce, expected ?? '', 'The form expired; please try again.'),
+      );
+    }
+    const started = await startDashboardSession(ctx, form.secret_key ?? '');
+    if (!started)
+      return html(reply.code(401), nonce, loginPage(nonce, expected, 'That secret key is not valid.'));
+    reply.header('set-cookie', [
+      cookie(ctx, SESSION_COOKIE, started.token, DASHBOARD_SESSION_MS / 1000),
+      cookie(ctx, LOGIN_COOKIE, '', 0),
+    ]);
+    return reply.redirect('/dashboard', 303);
+  });
+
+  app.post('/dashboard/logout', async (request, reply) => {
+    const checked = await post(request, reply);
+    if (!checked) return { error: 'forbidden' };
+    await endDashboardSession(ctx, parseCookies(request.headers.cookie)[SESSION_COOKIE]!);
+    reply.header('set-cookie', cookie(ctx, SESSION_COOKIE, '', 0));
+    return reply.redirect('/dashboard/login', 303);
+  });
+
+  app.get('/dashboard', (request, reply) =>
+    page(request, reply, 'overview', 'Overview', async (login) => overviewView(await overview(ctx, login))),
+  );
+
+  app.get<{ Querystring: Record<string, string> }>('/dashboard/payments', (request, reply) =>
+    page(request, reply, 'payments', 'Payments', async (login) => {
+      const q = request.query;
+      const filters: PaymentFilters = {
+        status: q.status || undefined,
+        terminal_type: q.terminal_type || undefined,
+        amount_min: q.amount_min ? parseMajorUnits(q.amount_min) : undefined,
+        amount_max: q.amount_max ? parseMajorUnits(q.amount_max) : undefined,
+        from_day: dayOf(q.from),
+        to_day: dayOf(q.to),
+        starting_after: q.starting_after || undefined,
+        ending_before: q.ending_before || undefined,
+      };
+      try {
+        const list = await listPayments(ctx, login, filters);
+        return paymentsView({
+          data: list.data,
+          hasMore: list.has_more,
+          query: q,
+          backward: Boolean(q.ending_before),
+        });
+      } catch (error) {
+        if (error instanceof ApiError && error.status < 500)
+          return paymentsView({ data: [], hasMore: false, query: {}, backward: false });
+        throw error;
+      }
+    }),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { message?: string } }>(
+    '/dashboard/payments/:id',
+    (request, reply) =>
+      page(request, reply, 'payments', 'Payment', async (login) => {
+        try {
+          const detail = await paymentDetail(ctx, login, request.params.id);
+          return paymentDetailView(detail, login.csrfToken, request.query.message);
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) {
+            reply.code(404);
+            return '<h1>No such payment</h1>';
+          }
+          throw error;
+        }
+      }),
+  );
+
+  app.post<{ Params: { id: string } }>('/dashboard/payments/:id/refund', async (request, reply) => {
+    const checked = await post(request, reply);
+    if (!checked) return { error: 'forbidden' };
+    const { login, form } = checked;
+    const back = (message?: string) =>
+      reply.redirect(
+        `/dashboard/payments/${encodeURIComponent(request.params.id)}${message ? `?message=${encodeURIComponent(message)}` : ''}`,
+        303,
+      );
+    if (form.confirm !== 'yes') return back('Tick the confirmation box to refund.');
+    const amount = form.amount?.trim() ? parseMajorUnits(form.amount) : undefined;
+    if (form.amount?.trim() && amount === undefined)
+      return back('The amount must be a number with up to 2 decimals.');
+    try {
+      await createRefund(ctx, login, {
+        payment_intent: request.params.id,
+        amount,
+        reason: 'requested_by_customer',
+      });
+      return back();
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500) return back(error.message);
+      throw error;
+    }
+  });
+
+  app.get('/dashboard/refunds', (request, reply) =>
+    page(request, reply, 'refunds', 'Refunds', async (login) =>
+      refundsView((await listRefunds(ctx, login, { limit: 50 })).data),
+    ),
+  );
+}

@@ -1,0 +1,171 @@
+// The hosted checkout in headless Chromium against the gateway and the real sandbox.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { type BrowserStack, launchBrowser, startStack } from '../support/browser.ts';
+
+const SHOTS = join(import.meta.dirname, '..', '..', '..', '..', 'docs', 'screenshots');
+const WECHAT_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.49 NetType/WIFI';
+const PHONE_UA =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36';
+
+describe('hosted checkout in Chromium', () => {
+  let browser: Browser;
+  let stack: BrowserStack;
+  before(async () => {
+    browser = await launchBrowser();
+    stack = await startStack();
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  const newSession = async (extra: Record<string, unknown> = {}) => {
+    const { status, body } = await stack.api('POST', '/v1/checkout/sessions', {
+      amount: 1234,
+      currency: 'CNY',
+      description: 'Blue mug',
+      success_url: 'http://127.0.0.1:9/thanks?cs={CHECKOUT_SESSION_ID}',
+      cancel_url: 'http://127.0.0.1:9/cart',
+      ...extra,
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    return body as { id: string; url: string };
+  };
+
+  test('desktop: QR code and amount; paid on the sandbox payer page; the checkout redirects to success_url', async () => {
+    const session = await newSession();
+    const context = await browser.newContext({
+      locale: 'en-US',
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1280, height: 800 },
+    });
+    try {
+      const page = await context.newPage();
+      // The success_url's host is not listening: stop at the navigation itself.
+      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
+      await page.goto(session.url);
+      await page.getByText('Scan with WeChat to pay').waitFor();
+      assert.equal(await page.getByTestId('amount').textContent(), '¥12.34');
+      const qr = page.getByRole('img', { name: /WeChat Pay QR code for ¥12\.34/ });
+      const codeUrl = await qr.getAttribute('data-code-url');
+      assert.match(codeUrl ?? '', /^weixin:\/\/wxpay\/bizpayurl\?pr=/);
+      assert.ok(await qr.locator('svg').count(), 'the QR code is an inline SVG');
+      assert.match((await page.getByTestId('countdown').textContent()) ?? '', /^(1:59|2:00):\d\d$/);
+      await page.screenshot({ path: join(SHOTS, 'checkout-desktop.png') });
+
+      const payer = await context.newPage();
+      await payer.goto(`${stack.sandbox.url}/sandbox/pay?code_url=${encodeURIComponent(codeUrl!)}`);
+      await payer.getByRole('button', { name: /Confirm payment/ }).click();
+      await payer.getByText('Paid').waitFor();
+
+      await page.waitForURL(/127\.0\.0\.1:9\/thanks/, { timeout: 15_000 });
+      assert.equal(new URL(page.url()).searchParams.get('cs'), session.id);
+      const done = await stack.api('GET', `/v1/checkout/sessions/${session.id}`);
+      assert.equal(done.body.status, 'complete');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('WeChat browser: the bridge says ok → "confirming…", and success only once the notify lands', async () => {
+    const session = await newSession();
+    const context = await browser.newContext({
+      userAgent: WECHAT_UA,
+      locale: 'en-US',
+      viewport: { width: 360, height: 740 },
+    });
+    try {
+      const page = await context.newPage();
+      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
+      // WeChat's bridge, stubbed: it records the signed parameters and answers ok without paying.
+      await page.addInitScript(() => {
+        const w = globalThis as unknown as Record<string, unknown>;
+        w.WeixinJSBridge = {
+          invoke(name: string, params: Record<string, string>, callback: (res: { err_msg: string }) => void) {
+            w.__bridgeCall = { name, params };
+            setTimeout(() => callback({ err_msg: 'get_brand_wcpay_request:ok' }), 10);
+          },
+        };
+      });
+      await page.goto(session.url);
+      await page.getByTestId('jsapi-pay').click();
+      await page.getByText('Confirming your payment…').waitFor();
+      const call = (await page.evaluate(
+        () => (globalThis as unknown as Record<string, unknown>).__bridgeCall,
+      )) as {
+        name: string;
+        params: Record<string, string>;
+      };
+      assert.equal(call.name, 'getBrandWCPayRequest');
+      assert.match(call.params.package ?? '', /^prepay_id=/);
+      assert.ok(call.params.paySign);
+      // No notify yet: still confirming, still on the checkout page.
+      await page.waitForTimeout(1500);
+      assert.equal(await page.locator('#checkout').getAttribute('data-state'), 'confirming');
+      assert.ok(page.url().startsWith(stack.url));
+
+      const paid = stack.sandbox.pay({ prepay_id: call.params.package!.slice('prepay_id='.length) });
+      assert.ok(paid.ok, JSON.stringify(paid));
+      await page.waitForURL(/127\.0\.0\.1:9\/thanks/, { timeout: 15_000 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a phone gets the H5 button; 360 px wide with no horizontal scroll; zh/en switch', async () => {
+    const session = await newSession({
+      line_items: [{ name: '蓝色马克杯 Blue mug', quantity: 2, amount: 617 }],
+    });
+    const context = await browser.newContext({
+      userAgent: PHONE_UA,
+      locale: 'zh-CN',
+      extraHTTPHeaders: { 'accept-language': 'zh-CN,zh;q=0.9' },
+      viewport: { width: 360, height: 740 },
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(session.url);
+      const button = page.getByTestId('h5-pay');
+      assert.equal(await button.textContent(), '打开微信支付');
+      assert.match((await button.getAttribute('href')) ?? '', /\/sandbox\/pay\?prepay_id=.*redirect_url=/);
+      assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
+      const scroll = await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+            .documentElement.scrollWidth,
+      );
+      assert.ok(scroll <= 360, `no horizontal scroll at 360 px (scrollWidth ${scroll})`);
+      await page.screenshot({ path: join(SHOTS, 'checkout-mobile.png'), fullPage: true });
+      await page.getByRole('link', { name: 'English' }).click();
+      await page.getByTestId('h5-pay').waitFor();
+      assert.equal(await page.getByTestId('h5-pay').textContent(), 'Pay in WeChat');
+      assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an expired session shows "expired", live while the page is open', async () => {
+    const session = await newSession();
+    const context = await browser.newContext({ locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      await page.goto(session.url);
+      await page.getByTestId('qr').waitFor();
+      const expired = await stack.api('POST', `/v1/checkout/sessions/${session.id}/expire`, {});
+      assert.equal(expired.body.status, 'expired');
+      await page.getByText('This checkout has expired.').waitFor({ timeout: 10_000 });
+      assert.equal(await page.getByTestId('qr').isVisible(), false);
+      await page.reload();
+      assert.equal(await page.locator('#checkout').getAttribute('data-state'), 'expired');
+    } finally {
+      await context.close();
+    }
+  });
+});

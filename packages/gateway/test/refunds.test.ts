@@ -1,0 +1,337 @@
+// Refunds end to end: HTTP → gateway → the real sandbox over mTLS, on a real SQLite file and on PostgreSQL.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { buildXml, encryptReqInfo, nonce } from '@wxpay/sdk';
+import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
+import { DATABASE_KINDS } from './support/databases.ts';
+import type { Json } from './support/harness.ts';
+import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
+
+for (const kind of DATABASE_KINDS) {
+  describe(`refunds on ${kind}`, () => {
+    let s: SandboxGateway;
+    before(async () => {
+      s = await startSandboxGateway(kind);
+    });
+    after(async () => {
+      await s?.close();
+    });
+
+    const refund = (body: Record<string, unknown>) => s.api('POST', '/v1/refunds', body);
+    const intentOf = async (id: string) => (await s.api('GET', `/v1/payment_intents/${id}`)).body;
+    const refundMovements = (outTradeNo?: string) =>
+      s.sandbox
+        .ledger(s.sandbox.merchants[0]!.mchId)
+        .movements.filter((m) => m.kind === 'refund' && (outTradeNo === undefined || m.ref === outTradeNo));
+    /** Lets the sandbox settle refunds (5 simulated seconds) and waits until the gateway has the final status. */
+    const settle = async (refundId: string, status = 'succeeded') => {
+      await s.sandbox.clock.advance(6);
+      return waitFor(`refund ${status}`, async () => {
+        const { body } = await s.api('GET', `/v1/refunds/${refundId}`);
+        return body.status === status ? body : undefined;
+      });
+    };
+    const eventTypes = async (objectId: string) =>
+      ((await s.api('GET', `/v1/events?object_id=${objectId}&limit=100`)).body.data as Json[])
+        .map((e) => e.type)
+        .sort();
+
+    test('a partial, a second partial and the remainder refund the payment in full, each settled by its notify', async () => {
+      const intent = await s.paidIntent(1000);
+      const first = await refund({ payment_intent: intent.id, amount: 300, reason: 'requested_by_customer' });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.equal(first.body.status, 'pending');
+      assert.equal(first.body.amount, 300);
+      assert.equal(first.body.wechat_pay.submitted, true);
+      assert.match(first.body.wechat_pay.out_refund_no, /^[0-9A-Za-z]{24}$/);
+      assert.equal((await intentOf(intent.id)).amount_refunded, 300);
+      const settled = await settle(first.body.id);
+      assert.equal(settled.status, 'succeeded');
+
+      const second = await refund({ payment_intent: intent.id, amount: 200 });
+      assert.equal(second.status, 200, JSON.stringify(second.body));
+      await settle(second.body.id);
+      const rest = await refund({ payment_intent: intent.id });
+      assert.equal(rest.status, 200, JSON.stringify(rest.body));
+      assert.equal(rest.body.amount, 500, 'no amount refunds what remains');
+      await settle(rest.body.id);
+
+      const after = await intentOf(intent.id);
+      assert.equal(after.amount_refunded, 1000);
+      assert.equal(after.refunded, true);
+      const listed = await s.api('GET', `/v1/refunds?payment_intent=${intent.id}&limit=2`);
+      assert.equal(listed.body.data.length, 2);
+      assert.equal(listed.body.has_more, true);
+      assert.equal(listed.body.data[0].id, rest.body.id, 'newest first');
+      const page2 = await s.api(
+        'GET',
+        `/v1/refunds?payment_intent=${intent.id}&starting_after=${listed.body.data[1].id}`,
+      );
+      assert.deepEqual(
+        page2.body.data.map((r: Json) => r.id),
+        [first.body.id],
+      );
+      assert.deepEqual(await eventTypes(first.body.id), [
+        'charge.refund.updated',
+        'charge.refund.updated',
+        'refund.created',
+        'refund.succeeded',
+      ]);
+      assert.equal(
+        refundMovements().filter((m) =>
+          [first, second, rest].some((r) => r.body.wechat_pay.out_refund_no === m.ref),
+        ).length,
+        3,
+      );
+      const again = await refund({ payment_intent: intent.id, amount: 1 });
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error.code, 'charge_already_refunded');
+    });
+
+    test('50 concurrent 10-fen refunds of a 100-fen payment: exactly 10 are accepted, the rest refused clearly', async () => {
+      const intent = await s.paidIntent(100);
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => refund({ payment_intent: intent.id, amount: 10 })),
+      );
+      const accepted = answers.filter((a) => a.status === 200);
+      const refused = answers.filter((a) => a.status !== 200);
+      assert.equal(accepted.length, 10, JSON.stringify(refused.slice(0, 2).map((r) => r.body)));
+      for (const r of refused) {
+        assert.equal(r.status, 400);
+        assert.ok(
+          ['amount_too_large', 'charge_already_refunded'].includes(r.body.error.code),
+          r.body.error.code,
+        );
+      }
+      const { body: list } = await s.api('GET', `/v1/refunds?payment_intent=${intent.id}&limit=100`);
+      const live = (list.data as Json[]).filter((r) => r.status === 'pending' || r.status === 'succeeded');
+      assert.equal(
+        live.reduce((sum, r) => sum + r.amount, 0),
+        100,
+      );
+      assert.equal((await intentOf(intent.id)).amount_refunded, 100);
+      assert.equal(
+        refundMovements()
+          .filter((m) => live.some((r) => r.wechat_pay.out_refund_no === m.ref))
+          .reduce((a, m) => a - m.amount, 0),
+        100,
+        'WeChat refunded exactly the payment',
+      );
+    });
+
+    test('the 51st refund of one payment is refused', async () => {
+      const intent = await s.paidIntent(100);
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => refund({ payment_intent: intent.id, amount: 1 })),
+      );
+      assert.deepEqual(
+        answers.filter((a) => a.status !== 200).map((a) => a.body),
+        [],
+      );
+      const fiftyFirst = await refund({ payment_intent: intent.id, amount: 1 });
+      assert.equal(fiftyFirst.status, 400);
+      assert.equal(fiftyFirst.body.error.code, 'refund_limit_exceeded');
+      assert.equal((await intentOf(intent.id)).amount_refunded, 50);
+    });
+
+    test('an intent that has not succeeded cannot be refunded', async () => {
+      const created = await s.api('POST', '/v1/payment_intents', { amount: 100, currency: 'CNY' });
+      const answer = await refund({ payment_intent: created.body.id, amount: 10 });
+      assert.equal(answer.status, 400);
+      assert.equal(answer.body.error.code, 'payment_intent_unexpected_state');
+      assert.equal(answer.body.error.param, 'payment_intent');
+      assert.equal((await s.api('GET', `/v1/refunds?payment_intent=${created.body.id}`)).body.data.length, 0);
+    });
+
+    test('a payment ordered more than 365 days ago cannot be refunded', async () => {
+      const intent = await s.paidIntent(100);
+      s.clock.offsetMs += 366 * 24 * 3600_000;
+      try {
+        const answer = await refund({ payment_intent: intent.id, amount: 10 });
+        assert.equal(answer.status, 400);
+        assert.equal(answer.body.error.code, 'charge_expired_for_refund');
+      } finally {
+        s.clock.offsetMs -= 366 * 24 * 3600_000;
+      }
+      assert.equal((await intentOf(intent.id)).amount_refunded, 0);
+    });
+
+    test('bad input is a 400 naming the field', async () => {
+      const intent = await s.paidIntent(10);
+      const cases: [Record<string, unknown>, string][] = [
+        [{ payment_intent: intent.id, amount: 0 }, 'amount'],
+        [{ payment_intent: intent.id, amount: 1.5 }, 'amount'],
+        [{ payment_intent: intent.id, amount: '5' }, 'amount'],
+        [{ payment_intent: intent.id, reason: 'bored' }, 'reason'],
+        [{ amount: 5 }, 'payment_intent'],
+        [{ payment_intent: intent.id, currency: 'CNY' }, 'currency'],
+        [{ payment_intent: intent.id, amount: 11 }, 'amount'],
+      ];
+      for (const [body, param] of cases) {
+        const answer = await refund(body);
+        assert.equal(answer.status, 400, JSON.stringify(body));
+        assert.equal(answer.body.error.param, param, JSON.stringify(answer.body));
+      }
+      const missing = await refund({ payment_intent: 'pi_doesnotexist000000000000' });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.error.param, 'payment_intent');
+    });
+
+    test('SYSTEMERROR after WeChat committed: the worker resends the same out_refund_no and WeChat refunds once', async () => {
+      const intent = await s.paidIntent(500);
+      // Twice: the SDK itself resends once (same out_refund_no) before giving up.
+      s.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror_after_commit', count: 2 });
+      const created = await refund({ payment_intent: intent.id, amount: 200 });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      assert.equal(created.body.status, 'pending');
+      assert.equal(created.body.wechat_pay.submitted, false);
+      const outRefundNo = created.body.wechat_pay.out_refund_no;
+      // Not due yet: nothing is resent.
+      assert.equal(await runRefundResends(s.gateway.ctx), 0);
+      s.clock.offsetMs += 11_000;
+      assert.equal(await runRefundResends(s.gateway.ctx), 1);
+      const resent = (await s.api('GET', `/v1/refunds/${created.body.id}`)).body;
+      assert.equal(resent.wechat_pay.submitted, true);
+      assert.equal(resent.wechat_pay.out_refund_no, outRefundNo);
+      assert.equal(refundMovements(outRefundNo).length, 1, 'the sandbox ledger has one refund');
+      assert.equal(refundMovements(outRefundNo)[0]!.amount, -200);
+      await settle(created.body.id);
+      assert.equal(refundMovements(outRefundNo).length, 1);
+      assert.equal((await intentOf(intent.id)).amount_refunded, 200);
+    });
+
+    test('a dropped refund notify is recovered by refundquery', async () => {
+      const intent = await s.paidIntent(300);
+      s.sandbox.faults.add({ endpoint: 'refund_notify', kind: 'drop_notify', count: 1 });
+      const created = await refund({ payment_intent: intent.id, amount: 300 });
+      assert.equal(created.body.status, 'pending');
+      await s.sandbox.clock.advance(6);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'pending');
+      assert.equal(await runRefundQueries(s.gateway.ctx), 0, 'not due before a minute');
+      s.clock.offsetMs += 61_000;
+      assert.equal(await runRefundQueries(s.gateway.ctx), 1);
+      const done = (await s.api('GET', `/v1/refunds/${created.body.id}`)).body;
+      assert.equal(done.status, 'succeeded');
+      assert.deepEqual(await eventTypes(created.body.id), [
+        'charge.refund.updated',
+        'charge.refund.updated',
+        'refund.created',
+        'refund.succeeded',
+      ]);
+      assert.equal((await intentOf(intent.id)).refunded, true);
+    });
+
+    test('a refund WeChat never received can be canceled, and gives its amount back', async () => {
+      const intent = await s.paidIntent(400);
+      s.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror', count: 2 });
+      const created = await refund({ payment_intent: intent.id, amount: 150 });
+      assert.equal(created.body.status, 'pending');
+      assert.equal(created.body.wechat_pay.submitted, false);
+      assert.equal((await intentOf(intent.id)).amount_refunded, 150);
+      const canceled = await s.api('POST', `/v1/refunds/${created.body.id}/cancel`);
+      assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+      assert.equal(canceled.body.status, 'canceled');
+      assert.equal((await intentOf(intent.id)).amount_refunded, 0);
+      assert.equal(refundMovements(created.body.wechat_pay.out_refund_no).length, 0);
+      s.clock.offsetMs += 3600_000;
+      await runRefundResends(s.gateway.ctx);
+      assert.equal(refundMovements(created.body.wechat_pay.out_refund_no).length, 0, 'never resent');
+
+      const accepted = await refund({ payment_intent: intent.id, amount: 100 });
+      const refusedCancel = await s.api('POST', `/v1/refunds/${accepted.body.id}/cancel`);
+      assert.equal(refusedCancel.status, 400);
+      assert.equal(refusedCancel.body.error.code, 'refund_unexpected_state');
+    });
+
+    test('a REFUNDCLOSE notify fails the refund and gives its amount back to the intent', async () => {
+      const intent = await s.paidIntent(200);
+      s.sandbox.faults.add({ endpoint: 'refund_notify', kind: 'drop_notify', count: 1 });
+      const created = await refund({ payment_intent: intent.id, amount: 120 });
+      assert.equal((await intentOf(intent.id)).amount_refunded, 120);
+      const merchant = s.sandbox.merchants[0]!;
+      const xml = buildXml({
+        return_code: 'SUCCESS',
+        appid: merchant.appid,
+        mch_id: merchant.mchId,
+        nonce_str: nonce(),
+        req_info: encryptReqInfo(
+          {
+            transaction_id: intent.wechat_pay.transaction_id,
+            out_trade_no: intent.wechat_pay.out_trade_no,
+            refund_id: created.body.wechat_pay.refund_id,
+            out_refund_no: created.body.wechat_pay.out_refund_no,
+            total_fee: '200',
+            refund_fee: '120',
+            refund_status: 'REFUNDCLOSE',
+          },
+          merchant.key,
+        ),
+      });
+      const response = await fetch(`${s.url}/notify/wechatpay/${s.accountId}/refund`, {
+        method: 'POST',
+        body: xml,
+      });
+      assert.match(await response.text(), /SUCCESS/);
+      const failed = (await s.api('GET', `/v1/refunds/${created.body.id}`)).body;
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.failure_reason, 'refund_closed');
+      const after = await intentOf(intent.id);
+      assert.equal(after.amount_refunded, 0);
+      assert.equal(after.refunded, false);
+      assert.ok((await eventTypes(created.body.id)).includes('refund.failed'));
+      // Settling the sandbox's own copy later must not revive it.
+      await s.sandbox.clock.advance(6);
+    });
+
+    test('a refund notify with another refund_fee is refused and changes nothing; the right one completes it', async () => {
+      const intent = await s.paidIntent(700);
+      s.sandbox.faults.add({ endpoint: 'refund_notify', kind: 'drop_notify', count: 1 });
+      const created = await refund({ payment_intent: intent.id, amount: 70 });
+      const merchant = s.sandbox.merchants[0]!;
+      const notify = (refundFee: string) =>
+        buildXml({
+          return_code: 'SUCCESS',
+          appid: merchant.appid,
+          mch_id: merchant.mchId,
+          nonce_str: nonce(),
+          req_info: encryptReqInfo(
+            {
+              transaction_id: intent.wechat_pay.transaction_id,
+              out_trade_no: intent.wechat_pay.out_trade_no,
+              refund_id: created.body.wechat_pay.refund_id,
+              out_refund_no: created.body.wechat_pay.out_refund_no,
+              total_fee: '700',
+              refund_fee: refundFee,
+              settlement_refund_fee: refundFee,
+              refund_status: 'SUCCESS',
+              success_time: '2026-01-01 12:00:00',
+              refund_recv_accout: '支付用户的零钱',
+            },
+            merchant.key,
+          ),
+        });
+      const post = async (xml: string) => {
+        const response = await fetch(`${s.url}/notify/wechatpay/${s.accountId}/refund`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml' },
+          body: xml,
+        });
+        return response.text();
+      };
+      assert.match(await post(notify('71')), /FAIL/);
+      assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'pending');
+      assert.match(await post(notify('70').replace(/<req_info>.{8}/, '<req_info>AAAAAAAA')), /FAIL/);
+      assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'pending');
+      assert.match(await post(notify('70')), /SUCCESS/);
+      assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'succeeded');
+      assert.match(await post(notify('70')), /SUCCESS/, 'a duplicate is acknowledged');
+      assert.deepEqual(await eventTypes(created.body.id), [
+        'charge.refund.updated',
+        'charge.refund.updated',
+        'refund.created',
+        'refund.succeeded',
+      ]);
+    });
+  });
+}

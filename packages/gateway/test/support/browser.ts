@@ -1,0 +1,74 @@
+// Headless Debian Chromium through playwright-core, plus a gateway on SQLite talking to a real sandbox.
+import { existsSync } from 'node:fs';
+import { type Sandbox, startSandbox } from '@wxpay/sandbox';
+import { type Browser, chromium } from 'playwright-core';
+import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
+import { buildGateway, type Gateway } from '../../src/index.ts';
+import { createTestDatabase, type TestDatabase } from './databases.ts';
+import type { Json } from './harness.ts';
+
+export const CHROMIUM = process.env.WXPAY_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Fails loudly (never skips) when Chromium is missing: CI must install it (apt-get install chromium). */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set WXPAY_CHROMIUM)`);
+  // playwright-core launches with a fresh temporary profile (its own --user-data-dir) every time.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export interface BrowserStack {
+  sandbox: Sandbox;
+  gateway: Gateway;
+  url: string;
+  key: string;
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
+  close(): Promise<void>;
+}
+
+export async function startStack(): Promise<BrowserStack> {
+  const sandbox = await startSandbox();
+  const database: TestDatabase = await createTestDatabase('sqlite');
+  const gateway = await buildGateway({
+    databaseUrl: database.url,
+    testWechat: { baseUrl: sandbox.url, ca: sandbox.caCert },
+  });
+  const url = await gateway.listen();
+  const merchant = sandbox.merchants[0]!;
+  const { id } = await createAccount(gateway.ctx.db, {
+    appid: merchant.appid,
+    mchId: merchant.mchId,
+    key: merchant.key,
+  });
+  const key = await createApiKey(gateway.ctx.db, id, false);
+  return {
+    sandbox,
+    gateway,
+    url,
+    key,
+    async api(method, path, body) {
+      const response = await fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    async close() {
+      await gateway.close();
+      await sandbox.close();
+      await database.drop();
+    },
+  };
+}

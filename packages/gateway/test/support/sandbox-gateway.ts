@@ -1,0 +1,97 @@
+// A gateway on a real database talking to the real sandbox (with the merchant's client certificate, so refunds
+// work), a movable gateway clock, and helpers to get a paid intent.
+import { type Sandbox, startSandbox } from '@wxpay/sandbox';
+import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
+import { buildGateway, type Gateway } from '../../src/index.ts';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
+import type { Json } from './harness.ts';
+
+export interface SandboxGateway {
+  sandbox: Sandbox;
+  gateway: Gateway;
+  database: TestDatabase;
+  url: string;
+  key: string;
+  accountId: string;
+  /** Added to Date.now() by the gateway's clock; tests move it forward to make jobs due. */
+  clock: { offsetMs: number };
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
+  /** Creates a WEB intent, lets the sandbox payer pay it and waits until the gateway marks it succeeded. */
+  paidIntent(amount: number): Promise<Json>;
+  close(): Promise<void>;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function startSandboxGateway(kind: DatabaseKind): Promise<SandboxGateway> {
+  const sandbox = await startSandbox();
+  const database = await createTestDatabase(kind);
+  const clock = { offsetMs: 0 };
+  const gateway = await buildGateway({
+    databaseUrl: database.url,
+    testWechat: { baseUrl: sandbox.url, ca: sandbox.caCert },
+    now: () => Date.now() + clock.offsetMs,
+  });
+  const url = await gateway.listen();
+  const merchant = sandbox.merchants[0]!;
+  const { id: accountId } = await createAccount(gateway.ctx.db, {
+    appid: merchant.appid,
+    mchId: merchant.mchId,
+    key: merchant.key,
+    pfx: merchant.pfx,
+    passphrase: merchant.passphrase,
+  });
+  const key = await createApiKey(gateway.ctx.db, accountId, false);
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+  return {
+    sandbox,
+    gateway,
+    database,
+    url,
+    key,
+    accountId,
+    clock,
+    api,
+    async paidIntent(amount) {
+      const created = await api('POST', '/v1/payment_intents', {
+        amount,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } },
+      });
+      if (created.status !== 200) throw new Error(JSON.stringify(created.body));
+      const paid = await sandbox.pay({
+        code_url: created.body.next_action.wechat_pay_display_qr_code.image_data_url,
+      });
+      if (!paid.ok) throw new Error(JSON.stringify(paid));
+      return waitFor('intent succeeded', async () => {
+        const { body } = await api('GET', `/v1/payment_intents/${created.body.id}`);
+        return body.status === 'succeeded' ? body : undefined;
+      });
+    },
+    async close() {
+      await gateway.close();
+      await sandbox.close();
+      await database.drop();
+    },
+  };
+}
