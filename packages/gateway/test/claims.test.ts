@@ -1,6 +1,7 @@
 // Job claims: on PostgreSQL, concurrent workers never run the same job (follow-ups: SKIP LOCKED; closes: advisory locks).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { type Connection, connect } from '../src/db/connect.ts';
 import { migrate } from '../src/db/migrations.ts';
 import type { IntentRow } from '../src/db/schema.ts';
@@ -11,6 +12,26 @@ import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support
 import { type Harness, startHarness } from './support/harness.ts';
 
 const JOBS = 60;
+
+/**
+ * pg's Pool.end() resolves before its backends have gone; a DROP DATABASE … WITH (FORCE) right after can kill
+ * one mid-goodbye, and its error then surfaces as an uncaught exception. Wait until they are gone.
+ */
+async function untilDisconnected(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await client.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      if (Number(rows[0]?.n) === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 function intentRow(accountId: string, i: number, now: number): IntentRow {
   const id = `pi_claim${String(i).padStart(17, '0')}`;
@@ -65,6 +86,7 @@ for (const kind of DATABASE_KINDS) {
     });
     after(async () => {
       for (const w of workers) await w.close();
+      if (kind === 'postgres') await untilDisconnected(database.url);
       await database?.drop();
     });
 

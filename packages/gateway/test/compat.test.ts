@@ -1,7 +1,8 @@
 // The Thinkjs-compatible /wxPay routes and the `deal` view, on SQLite and PostgreSQL, against the mock WeChat.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql } from 'kysely';
+import { dealViewQuery } from '../src/db/migration-deal-view.ts';
 import { parseCompatId, parseYuanPrice } from '../src/domain/compat.ts';
 import { parseCompatJson } from '../src/http/compat.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
@@ -40,6 +41,31 @@ describe('compat price parsing', () => {
     assert.throws(() => parseCompatId(2147483648, 'product_id'), /product_id must be a whole number/);
     assert.throws(() => parseCompatId('5.5', 'merchant_id'), /merchant_id/);
     assert.throws(() => parseCompatId(-1, 'merchant_id'), /merchant_id/);
+  });
+
+  test('the deal view compiles for MySQL with backtick names, FROM_UNIXTIME and CAST AS DOUBLE', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: a schema-less instance, only for compiling
+    const mysql = new Kysely<any>({
+      dialect: {
+        createAdapter: () => new MysqlAdapter(),
+        createDriver: () => new DummyDriver(),
+        createIntrospector: (db) => new MysqlIntrospector(db),
+        createQueryCompiler: () => new MysqlQueryCompiler(),
+      },
+    });
+    const compiled = mysql.schema.createView('deal').as(dealViewQuery(mysql, 'mysql')).compile();
+    assert.deepEqual(compiled.parameters, []);
+    assert.ok(!compiled.sql.includes('"'), compiled.sql);
+    for (const piece of [
+      '`prepayBack`',
+      '`payBack`',
+      '`queryBack`',
+      'FROM_UNIXTIME(',
+      'AS DOUBLE) / 100',
+      'case when',
+    ]) {
+      assert.ok(compiled.sql.includes(piece), `${piece} in ${compiled.sql}`);
+    }
   });
 
   test('a JSON price keeps the digits it was sent with', () => {

@@ -54,6 +54,12 @@ export function connect(databaseUrl: string): Connection {
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // pg emits 'error' when the server drops an idle connection (a restart, a failover, an admin's
+  // terminate). pg has already removed that client from the pool and the next query opens a new one;
+  // without a listener the event would crash the whole process.
+  pool.on('error', (error) => {
+    process.emitWarning(`PostgreSQL dropped an idle connection: ${error.message}`, 'WxpayDatabaseWarning');
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect, close: () => db.destroy() };
 }

@@ -90,16 +90,9 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
       .where('account_id', '=', request.auth.accountId)
       .where('livemode', '=', request.auth.livemode ? 1 : 0)
       .where('key', '=', key);
-    if (reply.statusCode >= 500) {
-      // The outcome may be unknown: let the client retry with the same key.
-      await ctx.db
-        .deleteFrom('idempotency_keys')
-        .where('account_id', '=', request.auth.accountId)
-        .where('livemode', '=', request.auth.livemode ? 1 : 0)
-        .where('key', '=', key)
-        .execute();
-      return payload;
-    }
+    // Every answer is kept, 5xx included, as Stripe does: a create that failed half way may already
+    // have stored a record that a worker will finish (a payout in `sending`, say), so a retry with the
+    // same key must not run the operation a second time.
     await where
       .set({
         state: 'done',
