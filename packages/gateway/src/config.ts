@@ -42,8 +42,11 @@ export interface GatewayConfig {
   fxUsdPerUnit: Record<Currency, string>;
   /** The largest amount accepted, in US dollars (WeChat's cap is 50,000 USD). */
   maxAmountUsd: number;
-  /** Test mode talks to the sandbox. */
-  testWechat: WechatEndpoint;
+  /**
+   * Test mode talks to the sandbox. Unset, test-mode calls to WeChat are refused: a test key must
+   * never reach the real WeChat, where money is real.
+   */
+  testWechat: WechatEndpoint | undefined;
   /** Live mode talks to WeChat. */
   liveWechat: WechatEndpoint;
   /** Seconds after the order was placed at which to orderquery when no notify came; then every `followUpEverySeconds`. */
@@ -71,6 +74,15 @@ export interface GatewayConfig {
 
 export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'merchant'>> & { merchant?: MerchantConfig };
 
+/** WeChat Pay's own hosts; test mode may never point at them. */
+const WECHAT_HOSTS = new Set([
+  'api.mch.weixin.qq.com',
+  'api2.mch.weixin.qq.com',
+  'apihk.mch.weixin.qq.com',
+  'apius.mch.weixin.qq.com',
+  'fraud.mch.weixin.qq.com',
+]);
+
 const DEFAULTS = {
   databaseUrl: 'sqlite:.wxpay/gateway.sqlite',
   intentTtlSeconds: 2 * 60 * 60,
@@ -92,7 +104,7 @@ export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
     intentTtlSeconds: input.intentTtlSeconds ?? DEFAULTS.intentTtlSeconds,
     fxUsdPerUnit: { ...DEFAULT_FX_USD_PER_UNIT, ...input.fxUsdPerUnit },
     maxAmountUsd: input.maxAmountUsd ?? DEFAULTS.maxAmountUsd,
-    testWechat: input.testWechat ?? { baseUrl: DEFAULTS.liveBaseUrl },
+    testWechat: input.testWechat,
     liveWechat: input.liveWechat ?? { baseUrl: DEFAULTS.liveBaseUrl },
     followUpScheduleSeconds: input.followUpScheduleSeconds ?? DEFAULTS.followUpScheduleSeconds,
     followUpEverySeconds: input.followUpEverySeconds ?? DEFAULTS.followUpEverySeconds,
@@ -112,7 +124,16 @@ export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
     );
   }
   if (config.publicUrl !== undefined) checkUrl('publicUrl', config.publicUrl);
-  checkUrl('testWechat.baseUrl', config.testWechat.baseUrl);
+  if (config.testWechat) {
+    checkUrl('testWechat.baseUrl', config.testWechat.baseUrl);
+    const host = new URL(config.testWechat.baseUrl).hostname.toLowerCase();
+    if (WECHAT_HOSTS.has(host)) {
+      throw new ConfigurationError(
+        'WXPAY_SANDBOX_URL',
+        `points test mode at WeChat itself (${host}), where money is real: use the wxpay sandbox's url`,
+      );
+    }
+  }
   checkUrl('liveWechat.baseUrl', config.liveWechat.baseUrl);
   positive('intentTtlSeconds', config.intentTtlSeconds);
   positive('maxAmountUsd', config.maxAmountUsd);
@@ -185,7 +206,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     publicUrl: pick('WXPAY_PUBLIC_URL', 'publicUrl'),
     intentTtlSeconds: ttl === undefined ? undefined : Number(ttl),
     liveWechat: { baseUrl: pick('WXPAY_WECHAT_BASE_URL', 'wechatBaseUrl') ?? DEFAULTS.liveBaseUrl },
-    testWechat: { baseUrl: pick('WXPAY_SANDBOX_URL', 'sandboxUrl') ?? DEFAULTS.liveBaseUrl },
+    testWechat: sandboxEndpoint(
+      pick('WXPAY_SANDBOX_URL', 'sandboxUrl'),
+      pick('WXPAY_SANDBOX_CA', 'sandboxCa'),
+    ),
     merchant: loadMerchant(pick),
     baasAccount: pick('WXPAY_BAAS_ACCOUNT', 'baasAccount'),
     compatAccount: pick('WXPAY_COMPAT_ACCOUNT', 'compatAccount'),
@@ -269,5 +293,22 @@ function checkUrl(setting: string, value: string): void {
 function positive(setting: string, value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new ConfigurationError(setting, `must be a positive number, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** The sandbox for test mode: its url, and the path of its CA certificate (ca.pem in its data dir). */
+function sandboxEndpoint(url: string | undefined, caPath: string | undefined): WechatEndpoint | undefined {
+  if (url === undefined) {
+    if (caPath !== undefined)
+      throw new ConfigurationError('WXPAY_SANDBOX_URL', 'is required with WXPAY_SANDBOX_CA');
+    return undefined;
+  }
+  if (caPath === undefined) return { baseUrl: url };
+  try {
+    return { baseUrl: url, ca: readFileSync(caPath) };
+  } catch (error) {
+    throw new ConfigurationError('WXPAY_SANDBOX_CA', `cannot read ${caPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -149,6 +149,24 @@ for (const kind of DATABASE_KINDS) {
       });
     }
 
+    test('a yuan amount a float would round (1.10000000000000001) is refused, not paid as 1.10', async () => {
+      const before = w.sandbox.ledger(w.mchId).movements.length;
+      const body = JSON.stringify(params()).replace(
+        /"total_amount":[^,}]+/,
+        '"total_amount":1.10000000000000001',
+      );
+      assert.match(body, /1\.10000000000000001/);
+      const response = await fetch(`${w.gateway.ctx.publicUrl()}/baas/redpacks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${w.key}`, 'content-type': 'application/json' },
+        body,
+      });
+      const answer = (await response.json()) as { status: number; data: { param: string } };
+      assert.equal(response.status, 400, JSON.stringify(answer));
+      assert.equal(answer.data.param, 'total_amount');
+      assert.equal(w.sandbox.ledger(w.mchId).movements.length, before);
+    });
+
     test('an account with no certificate is a 400', async () => {
       const response = await fetch(`${w.gateway.ctx.publicUrl()}/baas/redpacks`, {
         method: 'POST',

@@ -209,5 +209,23 @@ for (const kind of DATABASE_KINDS) {
       assert.ok(!text.includes('192006250b4c09247ec02edce69f6a2d'));
       assert.ok(!text.includes(h.key));
     });
+
+    test('numbers too large for any amount or date are a 400 naming the field, not a 500', async () => {
+      const refund = await h.api('POST', '/v1/refunds', {
+        payment_intent: 'pi_x',
+        amount: 100000000000000000000,
+      });
+      assert.equal(refund.status, 400, JSON.stringify(refund.body));
+      assert.equal(refund.body.error.param, 'amount');
+      const intent = await h.api('POST', '/v1/payment_intents', {
+        amount: 100000000000000000000,
+        currency: 'CNY',
+      });
+      assert.equal(intent.status, 400, JSON.stringify(intent.body));
+      assert.equal(intent.body.error.param, 'amount');
+      const list = await h.api('GET', '/v1/payment_intents?created[gt]=99999999999999999999');
+      assert.equal(list.status, 400, JSON.stringify(list.body));
+      assert.equal(list.body.error.param, 'created[gt]');
+    });
   });
 }

@@ -133,6 +133,18 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(h.mock.requests.at(-1)!.fields.auth_code, '134567890123456789');
     });
 
+    test('a micropay reply with another amount is refused: processing, notify_rejected, never succeeded', async () => {
+      const created = await create(
+        { terminal_type: 'SCAN_CODE' },
+        { payment_method_data: { type: 'wechat_pay', wechat_pay: { payment_code: '154567890123456789' } } },
+      );
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      assert.equal(created.body.status, 'processing');
+      const rejected = await eventsOf(h, created.body.id, 'payment_intent.notify_rejected');
+      assert.equal(rejected.length, 1);
+      assert.equal((await eventsOf(h, created.body.id, 'payment_intent.succeeded')).length, 0);
+    });
+
     test('SCAN_CODE waiting for the payer (USERPAYING) is processing until orderquery says SUCCESS', async () => {
       const created = await create(
         { terminal_type: 'SCAN_CODE' },

@@ -1,7 +1,7 @@
 // Refunds end to end: HTTP → gateway → the real sandbox over mTLS, on a real SQLite file and on PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { buildXml, encryptReqInfo, nonce } from '@wxpay/sdk';
+import { buildXml, encryptReqInfo, nonce, XmlError } from '@wxpay/sdk';
 import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import type { Json } from './support/harness.ts';
@@ -222,26 +222,75 @@ for (const kind of DATABASE_KINDS) {
       assert.equal((await intentOf(intent.id)).refunded, true);
     });
 
-    test('a refund WeChat never received can be canceled, and gives its amount back', async () => {
+    test('a refund whose reply is garbled after WeChat acted stays pending and is never sent under a new number', async () => {
+      const intent = await s.paidIntent(300);
+      // The one fault the sandbox cannot produce: WeChat refunds, then the reply is lost in a garbled 200.
+      const ctx = s.gateway.ctx;
+      const realFactory = ctx.wechat;
+      ctx.wechat = (account, livemode) => {
+        const client = realFactory(account, livemode);
+        return new Proxy(client, {
+          get(target, name, receiver) {
+            if (name !== 'refund') return Reflect.get(target, name, receiver);
+            return async (params: Parameters<typeof client.refund>[0]) => {
+              await target.refund(params);
+              throw new XmlError(
+                'reply from /secapi/pay/refund is not WeChat XML: root element must be <xml>, got <html>',
+              );
+            };
+          },
+        });
+      };
+      let created: Awaited<ReturnType<typeof refund>>;
+      try {
+        created = await refund({ payment_intent: intent.id, amount: 300 });
+      } finally {
+        ctx.wechat = realFactory;
+      }
+      assert.equal(created.body.status, 'pending', 'the outcome is unknown, so it is not failed');
+      assert.equal((await intentOf(intent.id)).amount_refunded, 300, 'the amount stays reserved');
+      const again = await refund({ payment_intent: intent.id, amount: 1 });
+      assert.equal(again.status, 400, 'nothing is left to refund while the first is unresolved');
+      s.clock.offsetMs += 3600_000;
+      await runRefundQueries(s.gateway.ctx);
+      await runRefundResends(s.gateway.ctx);
+      assert.equal(
+        refundMovements(created.body.wechat_pay.out_refund_no).length,
+        1,
+        'WeChat refunded exactly once',
+      );
+    });
+
+    test('a refund that never left can be canceled and gives its amount back; a sent one cannot', async () => {
       const intent = await s.paidIntent(400);
       s.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror', count: 2 });
-      const created = await refund({ payment_intent: intent.id, amount: 150 });
-      assert.equal(created.body.status, 'pending');
-      assert.equal(created.body.wechat_pay.submitted, false);
+      const sent = await refund({ payment_intent: intent.id, amount: 150 });
+      assert.equal(sent.body.status, 'pending');
+      assert.equal(sent.body.wechat_pay.submitted, false);
       assert.equal((await intentOf(intent.id)).amount_refunded, 150);
-      const canceled = await s.api('POST', `/v1/refunds/${created.body.id}/cancel`);
-      assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
-      assert.equal(canceled.body.status, 'canceled');
-      assert.equal((await intentOf(intent.id)).amount_refunded, 0);
-      assert.equal(refundMovements(created.body.wechat_pay.out_refund_no).length, 0);
-      s.clock.offsetMs += 3600_000;
-      await runRefundResends(s.gateway.ctx);
-      assert.equal(refundMovements(created.body.wechat_pay.out_refund_no).length, 0, 'never resent');
-
-      const accepted = await refund({ payment_intent: intent.id, amount: 100 });
-      const refusedCancel = await s.api('POST', `/v1/refunds/${accepted.body.id}/cancel`);
+      // WeChat answered SYSTEMERROR: it may still act on the request, so the refund is not cancelable.
+      const refusedCancel = await s.api('POST', `/v1/refunds/${sent.body.id}/cancel`);
       assert.equal(refusedCancel.status, 400);
       assert.equal(refusedCancel.body.error.code, 'refund_unexpected_state');
+      assert.match(refusedCancel.body.error.message, /same out_refund_no/);
+      s.clock.offsetMs += 3600_000;
+      await runRefundResends(s.gateway.ctx);
+      assert.equal(refundMovements(sent.body.wechat_pay.out_refund_no).length, 1, 'resent once, same number');
+
+      // A crash between storing the refund and sending it leaves a refund that never left.
+      s.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror', count: 2 });
+      const local = await refund({ payment_intent: intent.id, amount: 100 });
+      await s.gateway.ctx.db
+        .updateTable('refunds')
+        .set({ attempts: 0, submitted: 0, next_attempt_at: null })
+        .where('id', '=', local.body.id)
+        .execute();
+      s.sandbox.faults.clear();
+      const canceled = await s.api('POST', `/v1/refunds/${local.body.id}/cancel`);
+      assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+      assert.equal(canceled.body.status, 'canceled');
+      assert.equal((await intentOf(intent.id)).amount_refunded, 150);
+      assert.equal(refundMovements(local.body.wechat_pay.out_refund_no).length, 0, 'never sent');
     });
 
     test('a REFUNDCLOSE notify fails the refund and gives its amount back to the intent', async () => {

@@ -84,4 +84,27 @@ describe('configuration', () => {
     assert.equal(config.databaseUrl, 'sqlite:.wxpay/gateway.sqlite');
     assert.equal(config.intentTtlSeconds, 7200);
   });
+  test('test mode has no WeChat to talk to unless a sandbox is configured', () => {
+    assert.equal(resolveConfig({}).testWechat, undefined);
+    assert.equal(loadConfig({}).testWechat, undefined);
+    assert.equal(
+      loadConfig({ WXPAY_SANDBOX_URL: 'https://127.0.0.1:8443' }).testWechat?.baseUrl,
+      'https://127.0.0.1:8443',
+    );
+  });
+  test('test mode can never point at WeChat itself', () => {
+    for (const url of ['https://api.mch.weixin.qq.com', 'https://APIHK.mch.weixin.qq.com/']) {
+      assert.throws(
+        () => loadConfig({ WXPAY_SANDBOX_URL: url }),
+        (e: ConfigurationError) => e.setting === 'WXPAY_SANDBOX_URL' && /money is real/.test(e.message),
+      );
+    }
+  });
+  test('an unreadable sandbox CA names WXPAY_SANDBOX_CA', () => {
+    assert.throws(
+      () =>
+        loadConfig({ WXPAY_SANDBOX_URL: 'https://127.0.0.1:8443', WXPAY_SANDBOX_CA: '/nonexistent/ca.pem' }),
+      (e: ConfigurationError) => e.setting === 'WXPAY_SANDBOX_CA',
+    );
+  });
 });

@@ -1,6 +1,8 @@
 // Schema migrations, kept in code so they run on start and through `wxpay migrate` on every dialect.
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { apiKeyRevocationMigration } from './migration-api-key-revocation.js';
 import { checkoutMigration } from './migration-checkout.js';
+import { confirmLeaseMigration } from './migration-confirm-lease.js';
 import { dealViewMigration } from './migration-deal-view.js';
 import { payoutsMigration } from './migration-payouts.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
@@ -133,6 +135,8 @@ const migrations: Record<string, Migration> = {
   '003_payouts': payoutsMigration,
   '005_deal_view': dealViewMigration,
   '004_checkout': checkoutMigration,
+  '006_api_key_revocation': apiKeyRevocationMigration,
+  '007_confirm_lease': confirmLeaseMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -37,6 +37,8 @@ export interface DashboardSessionsTable {
   csrf_token: string;
   expires_at: number;
   created: number;
+  /** The API key the session was opened with (migration 006); null for sessions from before it. */
+  api_key_id: string | null;
 }
 
 export interface CheckoutTables {

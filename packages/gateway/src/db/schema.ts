@@ -28,6 +28,8 @@ export interface ApiKeysTable {
   redacted: string;
   livemode: number;
   created: number;
+  /** When the key was revoked (epoch ms, issue 8); null while it works. */
+  revoked: number | null;
 }
 
 export interface PaymentIntentsTable {
@@ -65,6 +67,8 @@ export interface PaymentIntentsTable {
   /** Sum of pending and succeeded refunds; only ever changed by a conditional UPDATE (issue 6). */
   amount_refunded: number;
   refund_count: number;
+  /** While a confirm is calling WeChat (epoch ms): a second confirm is refused until then (migration 007). */
+  confirming_until: number | null;
 }
 
 export interface WechatPayloadsTable {

@@ -45,11 +45,22 @@ export async function createApiKey(
   livemode: boolean,
   now = Date.now(),
 ): Promise<string> {
+  return (await createApiKeyRecord(db, accountId, livemode, now)).secret;
+}
+
+/** Like createApiKey, also answering the key's id. */
+export async function createApiKeyRecord(
+  db: Db,
+  accountId: string,
+  livemode: boolean,
+  now = Date.now(),
+): Promise<{ id: string; secret: string }> {
   const secret = `sk_${livemode ? 'live' : 'test'}_${randomToken(32)}`;
+  const id = newId('key');
   await db
     .insertInto('api_keys')
     .values({
-      id: newId('key'),
+      id,
       account_id: accountId,
       key_hash: hashApiKey(secret),
       redacted: `${secret.slice(0, 8)}…${secret.slice(-4)}`,
@@ -57,18 +68,19 @@ export async function createApiKey(
       created: now,
     })
     .execute();
-  return secret;
+  return { id, secret };
 }
 
-/** Resolves a presented key; undefined when unknown. The lookup is by hash, and the hash is compared again in constant time. */
+/** Resolves a presented key; undefined when unknown or revoked. The lookup is by hash, and the hash is compared again in constant time. */
 export async function authenticate(db: Db, secret: string): Promise<AuthContext | undefined> {
   if (!/^sk_(test|live)_[0-9A-Za-z]{8,128}$/.test(secret)) return undefined;
   const hash = hashApiKey(secret);
   const row = await db
     .selectFrom('api_keys')
-    .select(['account_id', 'livemode', 'key_hash'])
+    .select(['id', 'account_id', 'livemode', 'key_hash', 'revoked'])
     .where('key_hash', '=', hash)
     .executeTakeFirst();
   if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(hash))) return undefined;
-  return { accountId: row.account_id, livemode: row.livemode === 1 };
+  if (row.revoked !== null) return undefined;
+  return { accountId: row.account_id, livemode: row.livemode === 1, apiKeyId: row.id };
 }

@@ -9,6 +9,7 @@ import { recordEvent } from './events.js';
 import { randomToken } from './ids.js';
 import { checkAmount, isCurrency } from './money.js';
 import { cancelIntent, confirmIntent, createIntent, type TerminalType } from './payment-intents.js';
+import { createRefund } from './refunds.js';
 import { toUnixSeconds } from './time.js';
 
 export type SessionRow = Selectable<CheckoutSessionsTable>;
@@ -39,6 +40,9 @@ export const EXPIRES_IN = { min: 1800, max: 86_400, default: 7200 } as const;
 export type CheckoutFlow = Extract<TerminalType, 'WEB' | 'WAP' | 'OFFICIAL_ACCOUNT'>;
 
 const PAYABLE = ['requires_action', 'processing'];
+
+/** How far back the job looks for a second payment of a complete session (by the intent's last change). */
+const DUPLICATE_WINDOW_MS = 7 * 24 * 3600_000;
 
 export function sessionUrl(ctx: ServiceContext, id: string): string {
   return `${ctx.publicUrl()}/checkout/${id}`;
@@ -268,7 +272,9 @@ export async function syncSession(ctx: ServiceContext, row: SessionRow): Promise
   if (paid) {
     const done = await closeSession(ctx, row, 'complete', paid.id);
     if (done) await cancelOpenIntents(ctx, done, paid.id);
-    return done ?? (await reloadSession(ctx, row.id));
+    const current = done ?? (await reloadSession(ctx, row.id));
+    await refundDuplicatePayments(ctx, current);
+    return current;
   }
   if (row.expires_at <= ctx.now() && !intents.some((i) => i.status === 'processing')) {
     const done = await closeSession(ctx, row, 'expired');
@@ -280,6 +286,68 @@ export async function syncSession(ctx: ServiceContext, row: SessionRow): Promise
 
 function reloadSession(ctx: ServiceContext, id: string): Promise<SessionRow> {
   return ctx.db.selectFrom('checkout_sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+/**
+ * A session is paid once. Another of its intents that also succeeded (the payer paid the desktop QR and the
+ * phone's H5 order, say) is refunded in full, reason `duplicate`, with a checkout.session.duplicate_payment_refunded
+ * event. The refund's own conditional reservation keeps concurrent runs from refunding more than was paid; an
+ * intent already refunded at all, or whose duplicate refund was tried once, is left to the merchant. Returns how many were refunded.
+ */
+export async function refundDuplicatePayments(ctx: ServiceContext, session: SessionRow): Promise<number> {
+  if (session.status !== 'complete' || !session.payment_intent) return 0;
+  const auth = { accountId: session.account_id, livemode: session.livemode === 1 };
+  let refunded = 0;
+  for (const intent of await sessionIntents(ctx, session.id)) {
+    if (intent.id === session.payment_intent || intent.status !== 'succeeded' || intent.refund_count > 0)
+      continue;
+    // One attempt: a duplicate refund WeChat refused is left to the merchant (refund.failed says so).
+    const tried = await ctx.db
+      .selectFrom('refunds')
+      .select('id')
+      .where('payment_intent', '=', intent.id)
+      .where('reason', '=', 'duplicate')
+      .executeTakeFirst();
+    if (tried) continue;
+    try {
+      const refund = await createRefund(ctx, auth, {
+        payment_intent: intent.id,
+        amount: intent.amount,
+        reason: 'duplicate',
+        metadata: { checkout_session: session.id, kept_payment_intent: session.payment_intent },
+      });
+      await recordEvent(
+        ctx.db,
+        {
+          accountId: session.account_id,
+          livemode: session.livemode === 1,
+          type: 'checkout.session.duplicate_payment_refunded',
+          objectId: session.id,
+          data: {
+            checkout_session: session.id,
+            kept_payment_intent: session.payment_intent,
+            payment_intent: intent.id,
+            refund: refund.id,
+            amount: refund.amount,
+            currency: refund.currency,
+          },
+        },
+        ctx.now(),
+      );
+      ctx.log.warn(
+        { session: session.id, intent: intent.id, refund: refund.id },
+        'a checkout session was paid twice; the extra payment is refunded in full',
+      );
+      refunded++;
+    } catch (error) {
+      // Another process reserved the refund first, or WeChat refused: the refund records say which.
+      ctx.log.warn(
+        { session: session.id, intent: intent.id, err: (error as Error).message },
+        'refunding a duplicate checkout payment failed',
+      );
+    }
+  }
+  return refunded;
 }
 
 export async function expireSession(
@@ -321,6 +389,26 @@ export async function preparePayment(
   const intents = await sessionIntents(ctx, session.id);
   const current = intents.find((i) => i.id === session.payment_intent);
   if (current && current.terminal_type === options.flow && PAYABLE.includes(current.status)) return current;
+  // Never a second live order while one can still be paid: a payment being confirmed is shown as such, and an
+  // order of this flow still payable at WeChat (not being canceled) is shown again rather than a new one placed.
+  const reusable =
+    intents.find((i) => i.status === 'processing') ??
+    intents.find(
+      (i) =>
+        i.terminal_type === options.flow &&
+        i.status === 'requires_action' &&
+        i.close_at === null &&
+        i.cancellation_reason === null,
+    );
+  if (reusable) {
+    await ctx.db
+      .updateTable('checkout_sessions')
+      .set({ payment_intent: reusable.id, updated: ctx.now() })
+      .where('id', '=', session.id)
+      .where('status', '=', 'open')
+      .execute();
+    return reusable;
+  }
   let intentId: string;
   if (current && current.status === 'requires_payment_method' && current.ordered_at === null) {
     intentId = current.id;
@@ -345,13 +433,18 @@ export async function preparePayment(
         .execute();
     });
   }
-  await confirmIntent(ctx, auth, intentId, {
-    payment_method_options: {
-      wechat_pay: { terminal_type: options.flow, client_ip: options.clientIp, openid: options.openid },
-    },
-    return_url: sessionUrl(ctx, session.id),
-    requestIp: options.clientIp,
-  });
+  try {
+    await confirmIntent(ctx, auth, intentId, {
+      payment_method_options: {
+        wechat_pay: { terminal_type: options.flow, client_ip: options.clientIp, openid: options.openid },
+      },
+      return_url: sessionUrl(ctx, session.id),
+      requestIp: options.clientIp,
+    });
+  } catch (error) {
+    // Another page load of this session is placing the same order right now: show what it placed.
+    if (!(error instanceof ApiError && error.status === 409)) throw error;
+  }
   await ctx.db
     .updateTable('checkout_sessions')
     .set({ payment_intent: intentId, updated: ctx.now() })
@@ -425,7 +518,37 @@ export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Pro
     .where('expires_at', '<=', ctx.now())
     .limit(limit)
     .execute();
+  // Complete sessions with another intent paid recently and not refunded: the payer paid twice.
+  const paidTwice = await ctx.db
+    .selectFrom('checkout_sessions as s')
+    .innerJoin('checkout_session_intents as csi', 'csi.session_id', 's.id')
+    .innerJoin('payment_intents as pi', 'pi.id', 'csi.intent_id')
+    .selectAll('s')
+    .where('s.status', '=', 'complete')
+    .where('pi.status', '=', 'succeeded')
+    .where('pi.refund_count', '=', 0)
+    .where('pi.updated', '>=', ctx.now() - DUPLICATE_WINDOW_MS)
+    .whereRef('pi.id', '!=', 's.payment_intent')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('refunds as r')
+            .select('r.id')
+            .whereRef('r.payment_intent', '=', 'pi.id')
+            .where('r.reason', '=', 'duplicate'),
+        ),
+      ),
+    )
+    .limit(limit)
+    .execute();
   let changed = 0;
+  for (const row of new Map(paidTwice.map((r) => [r.id, r])).values()) {
+    try {
+      changed += await refundDuplicatePayments(ctx, row);
+    } catch (error) {
+      ctx.log.warn({ session: row.id, err: (error as Error).message }, 'duplicate payment refund failed');
+    }
+  }
   const due = new Map([...paid, ...overdue].map((row) => [row.id, row]));
   for (const row of due.values()) {
     try {

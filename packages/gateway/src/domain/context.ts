@@ -18,6 +18,8 @@ export interface ServiceContext {
 export interface AuthContext {
   accountId: string;
   livemode: boolean;
+  /** The API key that authenticated the request, when there was one. */
+  apiKeyId?: string;
 }
 
 /** Builds the client factory; clients are kept per account and mode for keep-alive, never as a source of truth. */
@@ -28,6 +30,15 @@ export function wechatClients(config: GatewayConfig) {
     let client = cache.get(cacheKey);
     if (!client) {
       const endpoint = livemode ? config.liveWechat : config.testWechat;
+      if (!endpoint) {
+        throw new ApiError(
+          400,
+          'invalid_request_error',
+          'test_mode_not_configured',
+          'Test mode has no sandbox to talk to: set WXPAY_SANDBOX_URL (and WXPAY_SANDBOX_CA), or run `wxpay dev`. ' +
+            'A test key never reaches the real WeChat.',
+        );
+      }
       client = new WechatPay({
         appid: account.appid,
         mchId: account.mch_id,

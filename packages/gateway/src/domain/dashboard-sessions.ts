@@ -31,6 +31,7 @@ export async function startDashboardSession(
       csrf_token: csrfToken,
       expires_at: now + DASHBOARD_SESSION_MS,
       created: now,
+      api_key_id: auth.apiKeyId ?? null,
     })
     .execute();
   return { token, login: { ...auth, csrfToken } };
@@ -48,7 +49,12 @@ export async function findDashboardSession(
     .where('expires_at', '>', ctx.now())
     .executeTakeFirst();
   return row
-    ? { accountId: row.account_id, livemode: row.livemode === 1, csrfToken: row.csrf_token }
+    ? {
+        accountId: row.account_id,
+        livemode: row.livemode === 1,
+        csrfToken: row.csrf_token,
+        apiKeyId: row.api_key_id ?? undefined,
+      }
     : undefined;
 }
 

@@ -8,10 +8,11 @@ import { newId } from './ids.js';
 import { type IntentView, intentView } from './intent-view.js';
 import { checkAmount, isCurrency } from './money.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
-import { closeIntent, queryIntent } from './reconcile.js';
+import { amountMatches, closeIntent, queryIntent } from './reconcile.js';
 import { canApply, isOpen, nextQueryAt } from './state.js';
 import { wechatTime } from './time.js';
 import { markIntentSucceeded, markPaymentFailed, recordPayload, transition } from './transitions.js';
+import { wechatCallLeaseMs } from './wechat-lease.js';
 
 export const TERMINAL_TYPES = ['WEB', 'WAP', 'SCAN_CODE', 'OFFICIAL_ACCOUNT', 'MINI_PROGRAM', 'APP'] as const;
 export type TerminalType = (typeof TERMINAL_TYPES)[number];
@@ -129,6 +130,7 @@ export async function createIntent(
     query_count: 0,
     amount_refunded: 0,
     refund_count: 0,
+    confirming_until: null,
     expires_at: now + ctx.config.intentTtlSeconds * 1000,
     created: now,
     updated: now,
@@ -193,7 +195,7 @@ export async function confirmIntent(
   id: string,
   input: ConfirmInput,
 ): Promise<IntentView> {
-  let intent = await loadIntent(ctx, auth, id);
+  const intent = await loadIntent(ctx, auth, id);
   if (!canApply('require_action', intent.status)) throw unexpectedState(intent, 'confirm');
   const given = input.payment_method_options?.wechat_pay ?? {};
   const terminalType = (given.terminal_type ?? intent.terminal_type) as TerminalType | null;
@@ -248,6 +250,9 @@ export async function confirmIntent(
   const now = ctx.now();
   const tradeType = TRADE_TYPE[terminalType];
   const clientIp = given.client_ip ?? intent.client_ip ?? input.requestIp ?? '127.0.0.1';
+  // One confirm at a time calls WeChat: the lease outlasts the client's whole call (retries included), and only
+  // the caller whose conditional UPDATE takes it sends; a concurrent confirm is refused with a 409.
+  const lease = now + wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
   // Store the terminal and the order time before the call: if the reply is lost, the follow-up job queries it.
   const stored = await ctx.db
     .updateTable('payment_intents')
@@ -267,19 +272,45 @@ export async function confirmIntent(
         ctx.config.followUpEverySeconds,
         intent.expires_at,
       ),
+      confirming_until: lease,
       updated: now,
     })
     .where('id', '=', id)
     .where('status', '=', intent.status)
+    .where((eb) => eb.or([eb('confirming_until', 'is', null), eb('confirming_until', '<=', now)]))
     .executeTakeFirst();
   if (Number(stored.numUpdatedRows) !== 1)
     throw new ApiError(
       409,
       'invalid_request_error',
       'lock_timeout',
-      'This PaymentIntent changed concurrently; retry',
+      'Another confirm of this PaymentIntent is in progress, or it changed concurrently; retry',
     );
-  intent = await loadIntent(ctx, auth, id);
+  try {
+    return await placeOrder(ctx, auth, account, id, terminalType, clientIp, openid, paymentCode);
+  } finally {
+    await ctx.db
+      .updateTable('payment_intents')
+      .set({ confirming_until: null })
+      .where('id', '=', id)
+      .where('confirming_until', '=', lease)
+      .execute();
+  }
+}
+
+/** The WeChat call of a confirm whose lease this caller holds. */
+async function placeOrder(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  account: AccountRow,
+  id: string,
+  terminalType: TerminalType,
+  clientIp: string,
+  openid: string | null,
+  paymentCode: string | undefined,
+): Promise<IntentView> {
+  const tradeType = TRADE_TYPE[terminalType];
+  const intent = await loadIntent(ctx, auth, id);
   const client = ctx.wechat(account, auth.livemode);
   if (tradeType === 'MICROPAY') return micropay(ctx, client, intent, paymentCode!);
   const reply = await wechatCall(ctx, intent, 'prepay', () =>
@@ -432,11 +463,33 @@ async function micropay(
       auth_code: authCode,
       time_expire: wechatTime(intent.expires_at),
     });
-    // A signed, verified micropay reply is a WeChat result, like orderquery's.
-    await markIntentSucceeded(ctx, intent, reply.transaction_id, {
-      kind: 'micropay',
-      body: JSON.stringify(reply),
-    });
+    // A signed, verified micropay reply is a WeChat result, like orderquery's, and is checked the same
+    // way: an amount or currency other than ours is refused and left to orderquery to settle.
+    const body = JSON.stringify(reply);
+    if (!amountMatches(intent, reply)) {
+      await recordEvent(
+        ctx.db,
+        {
+          accountId: intent.account_id,
+          livemode: intent.livemode === 1,
+          type: 'payment_intent.notify_rejected',
+          objectId: intent.id,
+          data: {
+            reason: 'amount_mismatch',
+            source: 'micropay',
+            total_fee: reply.total_fee,
+            fee_type: reply.fee_type,
+          },
+        },
+        ctx.now(),
+      );
+      await transition(ctx, intent.id, 'await_result', {
+        patch: { next_query_at: ctx.now() + ctx.config.micropayPollSeconds * 1000 },
+        payload: { kind: 'micropay', body },
+      });
+    } else {
+      await markIntentSucceeded(ctx, intent, reply.transaction_id, { kind: 'micropay', body });
+    }
   } catch (error) {
     if (!(error instanceof WechatPayError)) throw error;
     const body = error.rawBody ?? `${error.code}: ${error.message}`;

@@ -28,9 +28,15 @@ import {
   transferStatusOf,
 } from './payout-state.js';
 import { payoutView } from './payout-view.js';
+import { wechatCallLeaseMs } from './wechat-lease.js';
 
-/** How long a freshly stored record is left to its own request before the recovery job may take it over. */
-export const SEND_LEASE_MS = 30_000;
+/**
+ * How long a freshly stored record is left to its own request before the recovery job may take it over: longer
+ * than the client's whole call ((retries + 1) × timeout + backoff + margin), so the two never send at once.
+ */
+export function sendLeaseMs(ctx: Pick<ServiceContext, 'config'>): number {
+  return wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
+}
 
 const PREFIX: Record<PayoutKind, string> = { redpack: 'rp', transfer: 'tr', coupon: 'cpn' };
 const NUMBER_FIELD: Record<PayoutKind, string> = {
@@ -103,7 +109,7 @@ export async function storePayout(
     raw_result: null,
     attempts: 0,
     // If this process dies before WeChat answers, the recovery job takes the record after the lease.
-    next_attempt_at: now + SEND_LEASE_MS,
+    next_attempt_at: now + sendLeaseMs(ctx),
     created: now,
     updated: now,
   };
@@ -290,6 +296,68 @@ async function settled(ctx: ServiceContext, row: PayoutRow, next: Settlement): P
   );
 }
 
+/**
+ * gethbinfo / gettransferinfo replies are not signed: before their status is adopted, the number and the amount
+ * they carry must be this record's. Returns what differs, or undefined when everything present matches.
+ */
+export function replyMismatch(
+  row: Pick<PayoutRow, 'wechat_no' | 'amount'>,
+  number: string | undefined,
+  amount: string | undefined,
+): { reason: 'number_mismatch' | 'amount_mismatch'; got: string } | undefined {
+  if (number !== undefined && number !== row.wechat_no) return { reason: 'number_mismatch', got: number };
+  if (amount !== undefined && row.amount !== null && amount.trim() !== String(row.amount))
+    return { reason: 'amount_mismatch', got: amount };
+  return undefined;
+}
+
+/** A status reply about another number or amount: kept with the record, alerted, and the state left as it is. */
+async function rejectReply(
+  ctx: ServiceContext,
+  row: PayoutRow,
+  body: string,
+  mismatch: { reason: string; got: string },
+): Promise<PayoutRow> {
+  const now = ctx.now();
+  ctx.log.warn(
+    { payout: row.id, reason: mismatch.reason },
+    'payout status reply does not describe this record; state left unchanged',
+  );
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('payout_replies')
+      .values({ id: `pr_${randomToken(24)}`, payout_id: row.id, kind: 'query', body, created: now })
+      .execute();
+    await trx
+      .updateTable('payouts')
+      .set({
+        attempts: row.attempts + 1,
+        next_attempt_at: nextAttemptAt(now, row.attempts + 1),
+        updated: now,
+      })
+      .where('id', '=', row.id)
+      .where('status', '=', row.status)
+      .execute();
+    await recordEvent(
+      trx,
+      {
+        accountId: row.account_id,
+        livemode: row.livemode === 1,
+        type: `${row.kind}.query_rejected`,
+        objectId: row.id,
+        data: {
+          reason: mismatch.reason,
+          expected: mismatch.reason === 'number_mismatch' ? row.wechat_no : String(row.amount),
+          received: mismatch.got,
+          status: row.status,
+        },
+      },
+      now,
+    );
+  });
+  return ctx.db.selectFrom('payouts').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+}
+
 const notFound = (error: unknown) =>
   error instanceof BusinessError && (error.errCode === 'NOT_FOUND' || error.errCode === 'ORDERNOTEXIST');
 
@@ -307,6 +375,8 @@ export async function advancePayout(ctx: ServiceContext, row: PayoutRow): Promis
   try {
     if (kind === 'redpack') {
       const info = await client.getRedpackInfo({ mch_billno: row.wechat_no });
+      const mismatch = replyMismatch(row, info.mch_billno, info.total_amount);
+      if (mismatch) return rejectReply(ctx, row, JSON.stringify(info), mismatch);
       const status = redpackStatusOf(info.status) ?? row.status;
       return settled(ctx, row, {
         status,
@@ -323,6 +393,8 @@ export async function advancePayout(ctx: ServiceContext, row: PayoutRow): Promis
       });
     }
     const info = await client.getTransferInfo({ partner_trade_no: row.wechat_no });
+    const mismatch = replyMismatch(row, info.partner_trade_no, info.payment_amount);
+    if (mismatch) return rejectReply(ctx, row, flatXml(info), mismatch);
     const status = transferStatusOf(info.status) ?? row.status;
     return settled(ctx, row, {
       status: status,

@@ -168,12 +168,15 @@ export async function listPayouts(
         'starting_after',
       );
     });
-    query = query.where((eb) =>
-      eb.or([
-        eb('created', '<', cursor.created),
-        eb.and([eb('created', '=', cursor.created), eb('id', '<', cursor.id)]),
-      ]),
-    );
+    // The range bound keeps the scan on the (…, kind, created, id) index in order (see pagination.ts).
+    query = query
+      .where('created', '<=', cursor.created)
+      .where((eb) =>
+        eb.or([
+          eb('created', '<', cursor.created),
+          eb.and([eb('created', '=', cursor.created), eb('id', '<', cursor.id)]),
+        ]),
+      );
   }
   const rows = await query
     .orderBy('created', 'desc')

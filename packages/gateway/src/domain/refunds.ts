@@ -1,6 +1,14 @@
 // Refunds: create (reserving the amount on the intent with one conditional UPDATE), send to WeChat with a stored
 // out_refund_no, retrieve, list, cancel while WeChat has not accepted it, and apply WeChat's verdict.
-import { BusinessError, type RefundQueryReply, SignatureError, WechatPayError } from '@wxpay/sdk';
+import {
+  BusinessError,
+  CertificateError,
+  ConfigError,
+  ProtocolError,
+  type RefundQueryReply,
+  RequestValidationError,
+  WechatPayError,
+} from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import type { RefundRow } from '../db/schema-refunds-webhooks.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
@@ -220,7 +228,17 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
         error.rawBody ?? `${error.code}: ${error.message}`,
         ctx.now(),
       );
-      if (error.retryable || error instanceof SignatureError) {
+      // Only an answer that proves WeChat did not refund may fail the refund and free its amount: a
+      // business refusal, a return_code FAIL, or an error raised before anything was sent. Anything
+      // else (a timeout, SYSTEMERROR, a reply that is garbled or does not verify) leaves the outcome
+      // unknown, and the refund is resent with the same out_refund_no.
+      const definitive =
+        (error instanceof BusinessError && !error.retryable) ||
+        error instanceof ProtocolError ||
+        error instanceof RequestValidationError ||
+        error instanceof CertificateError ||
+        error instanceof ConfigError;
+      if (!definitive) {
         ctx.log.warn(
           { refund: refund.id, code: error.code },
           'refund outcome unknown; the worker resends it with the same out_refund_no',
@@ -343,6 +361,13 @@ export async function cancelRefund(ctx: ServiceContext, auth: AuthContext, id: s
     throw notCancelable(
       refund.status === 'pending' ? 'WeChat has already accepted it' : `it is ${refund.status}`,
     );
+  // Once a request has gone out, WeChat may still act on it even if it says today that it has no such
+  // refund (a timed-out request can be processed late). Only a refund that never left is canceled;
+  // the others are resent with the same out_refund_no until WeChat decides.
+  if (refund.attempts > 0)
+    throw notCancelable(
+      'it has been sent to WeChat, whose answer is not known yet; it is resent with the same out_refund_no until WeChat decides',
+    );
   const now = ctx.now();
   const claim = await ctx.db
     .updateTable('refunds')
@@ -350,6 +375,7 @@ export async function cancelRefund(ctx: ServiceContext, auth: AuthContext, id: s
     .where('id', '=', id)
     .where('status', '=', 'pending')
     .where('submitted', '=', 0)
+    .where('attempts', '=', 0)
     .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<', now)]))
     .executeTakeFirst();
   if (Number(claim.numUpdatedRows) !== 1)
@@ -360,26 +386,6 @@ export async function cancelRefund(ctx: ServiceContext, auth: AuthContext, id: s
       'This refund is being sent to WeChat; retry',
     );
   try {
-    if (refund.attempts > 0) {
-      let found: Awaited<ReturnType<typeof queryWechatRefund>>;
-      try {
-        found = await queryWechatRefund(ctx, refund);
-      } catch (error) {
-        if (error instanceof WechatPayError)
-          throw new ApiError(
-            502,
-            'wechat_error',
-            'wechat_refund_query_failed',
-            'WeChat could not confirm that this refund was never received; retry the cancel later.',
-          );
-        throw error;
-      }
-      if (found) {
-        await applyWechatRefundStatus(ctx, refund, found);
-        await ctx.db.updateTable('refunds').set({ submitted: 1 }).where('id', '=', id).execute();
-        throw notCancelable('WeChat has already accepted it');
-      }
-    }
     await settleRefund(ctx, id, 'canceled', { failure_reason: null });
   } finally {
     await ctx.db.updateTable('refunds').set({ sending_until: null }).where('id', '=', id).execute();

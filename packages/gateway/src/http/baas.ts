@@ -9,6 +9,7 @@ import { requireCertificate } from '../domain/payout-sending.js';
 import { baasRedpackObject } from '../domain/payout-view.js';
 import { createRedpack, findRedpackByBillno, pageRedpacks, retrievePayout } from '../domain/payouts.js';
 import { requireAuth } from './auth.js';
+import { parseJsonKeepingDecimal } from './compat.js';
 import { toApiError } from './errors.js';
 import { RedpackBody, serverIp } from './payouts.js';
 
@@ -79,6 +80,15 @@ function wechatFailure(error: WechatPayError): { err_code: string; err_code_des:
 }
 
 export async function baasRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
+  // total_amount is yuan: it must reach the yuan parser as the digits that were sent, not as a float.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonKeepingDecimal(String(body), 'total_amount'));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
     if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');

@@ -74,7 +74,7 @@ async function paymentFor(
       codeUrl: qr,
       qrSvg: await QRCode.toString(qr, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
       sandboxPayerUrl:
-        session.livemode === 0
+        session.livemode === 0 && ctx.config.testWechat
           ? `${ctx.config.testWechat.baseUrl.replace(/\/+$/, '')}/sandbox/pay?code_url=${encodeURIComponent(qr)}`
           : undefined,
       note,

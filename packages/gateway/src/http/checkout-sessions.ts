@@ -4,20 +4,20 @@ import type { FastifyInstance } from 'fastify';
 import { createSession, EXPIRES_IN, expireSession, retrieveSession } from '../domain/checkout-sessions.js';
 import type { ServiceContext } from '../domain/context.js';
 import { requireAuth } from './auth.js';
-import { errorResponses } from './schemas.js';
+import { errorResponses, MAX_MINOR_UNITS } from './schemas.js';
 
 const LineItem = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
     quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
-    amount: Type.Integer({ minimum: 1, description: 'Unit amount in minor units' }),
+    amount: Type.Integer({ minimum: 1, maximum: MAX_MINOR_UNITS, description: 'Unit amount in minor units' }),
   },
   { additionalProperties: false },
 );
 
 const CreateBody = Type.Object(
   {
-    amount: Type.Integer({ description: 'Minor units (fen, cents)' }),
+    amount: Type.Integer({ maximum: MAX_MINOR_UNITS, description: 'Minor units (fen, cents)' }),
     currency: Type.String({ pattern: '^[A-Za-z]{3}$' }),
     description: Type.String({ minLength: 1, maxLength: 500 }),
     line_items: Type.Optional(Type.Array(LineItem, { minItems: 1, maxItems: 100 })),

@@ -13,10 +13,10 @@ function badBody(message: string): ApiError {
 }
 
 /**
- * JSON, keeping `price` as the text it was sent as: `12.30` must reach the yuan parser as "12.30", and `0.015`
- * must be refused rather than read as a float.
+ * JSON, keeping a yuan field as the text it was sent as: `12.30` must reach the yuan parser as "12.30",
+ * and `0.015` or `1.10000000000000001` must be refused rather than rounded by a float.
  */
-export function parseCompatJson(text: string): unknown {
+export function parseJsonKeepingDecimal(text: string, field: string): unknown {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -25,13 +25,19 @@ export function parseCompatJson(text: string): unknown {
   }
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     const record = body as Record<string, unknown>;
-    if (typeof record.price === 'number') {
-      const literals = [...text.matchAll(/"price"\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g)];
-      const raw = literals.at(-1)?.[1];
-      record.price = raw !== undefined && Number(raw) === record.price ? raw : String(record.price);
+    if (typeof record[field] === 'number') {
+      const pattern = new RegExp(`"${field}"\\s*:\\s*(-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)`, 'g');
+      // JSON.parse keeps the last of repeated keys; so does this.
+      const raw = [...text.matchAll(pattern)].at(-1)?.[1];
+      record[field] = raw !== undefined && Number(raw) === record[field] ? raw : String(record[field]);
     }
   }
   return body;
+}
+
+/** The Thinkjs routes' JSON: `price` stays text. */
+export function parseCompatJson(text: string): unknown {
+  return parseJsonKeepingDecimal(text, 'price');
 }
 
 async function parseMultipart(request: FastifyRequest, body: Buffer): Promise<Record<string, string>> {

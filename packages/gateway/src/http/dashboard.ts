@@ -12,7 +12,6 @@ import {
 import {
   csrfMatches,
   DASHBOARD_SESSION_MS,
-  type DashboardLogin,
   endDashboardSession,
   findDashboardSession,
   startDashboardSession,
@@ -20,9 +19,13 @@ import {
 import { ApiError } from '../domain/errors.js';
 import { randomToken } from '../domain/ids.js';
 import { createRefund, listRefunds } from '../domain/refunds.js';
-import { dashboardPage, type LayoutOptions, loginPage } from '../web/dashboard/layout.js';
+import { dashboardPage, loginPage } from '../web/dashboard/layout.js';
 import { overviewView, paymentDetailView, paymentsView, refundsView } from '../web/dashboard/views.js';
 import { parseMajorUnits } from '../web/html.js';
+import { dashboardApiKeyRoutes } from './dashboard-api-keys.js';
+import type { DashboardKit } from './dashboard-kit.js';
+import { dashboardPayoutRoutes } from './dashboard-payouts.js';
+import { dashboardWebhookRoutes } from './dashboard-webhooks.js';
 
 const SESSION_COOKIE = 'wxpay_dashboard';
 const LOGIN_COOKIE = 'wxpay_dashboard_login';
@@ -66,18 +69,9 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
   const loginOf = (request: FastifyRequest) =>
     findDashboardSession(ctx, parseCookies(request.headers.cookie)[SESSION_COOKIE]);
 
-  /** Renders an authenticated page, or sends the browser to the login form. */
-  const page = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    current: LayoutOptions['current'],
-    title: string,
-    render: (login: DashboardLogin) => Promise<string>,
-  ) => {
-    const login = await loginOf(request);
-    if (!login) return reply.redirect('/dashboard/login', 303);
+  /** Sends a dashboard page (frame, nav, CSRF token of the log-out form) for a logged-in user. */
+  const render: DashboardKit['render'] = (reply, login, current, title, body) => {
     const nonce = randomBytes(16).toString('base64');
-    const body = await render(login);
     return html(
       reply,
       nonce,
@@ -85,8 +79,15 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
     );
   };
 
-  /** Every state-changing form: a valid session and its CSRF token, or 403. */
-  const post = async (request: FastifyRequest, reply: FastifyReply) => {
+  /** Renders an authenticated page, or sends the browser to the login form. */
+  const page: DashboardKit['page'] = async (request, reply, current, title, renderBody) => {
+    const login = await loginOf(request);
+    if (!login) return reply.redirect('/dashboard/login', 303);
+    return render(reply, login, current, title, await renderBody(login));
+  };
+
+  /** Every state-changing form: a valid session and its CSRF token, or 401 / 403. */
+  const post: DashboardKit['post'] = async (request, reply) => {
     const login = await loginOf(request);
     const form = (request.body ?? {}) as Record<string, string>;
     if (!login) {
@@ -98,6 +99,12 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
       return undefined;
     }
     return { login, form };
+  };
+  const kit: DashboardKit = {
+    render,
+    page,
+    post,
+    endSession: (reply) => reply.header('set-cookie', cookie(ctx, SESSION_COOKIE, '', 0)),
   };
 
   app.get('/dashboard/login', async (_request, reply) => {
@@ -217,4 +224,8 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
       refundsView((await listRefunds(ctx, login, { limit: 50 })).data),
     ),
   );
+
+  await dashboardPayoutRoutes(app, ctx, kit);
+  await dashboardWebhookRoutes(app, ctx, kit);
+  await dashboardApiKeyRoutes(app, ctx, kit);
 }

@@ -13,7 +13,7 @@ import {
 } from '../domain/payment-intents.js';
 import { INTENT_STATUSES } from '../domain/state.js';
 import { requireAuth } from './auth.js';
-import { createdRange, errorResponses, ListQuery } from './schemas.js';
+import { createdRange, errorResponses, ListQuery, MAX_MINOR_UNITS } from './schemas.js';
 
 const WechatPayOptions = Type.Object(
   {
@@ -55,7 +55,7 @@ const ConfirmBody = Type.Object(
 
 const CreateBody = Type.Object(
   {
-    amount: Type.Integer({ description: 'Minor units (fen, cents)' }),
+    amount: Type.Integer({ maximum: MAX_MINOR_UNITS, description: 'Minor units (fen, cents)' }),
     currency: Type.String({ pattern: '^[A-Za-z]{3}$' }),
     confirm: Type.Optional(Type.Boolean()),
     description: Type.Optional(Type.String({ maxLength: 500 })),

@@ -16,7 +16,7 @@ import {
   retrievePayout,
 } from '../domain/payouts.js';
 import { requireAuth } from './auth.js';
-import { errorResponses } from './schemas.js';
+import { errorResponses, MAX_MINOR_UNITS } from './schemas.js';
 
 const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 
@@ -25,7 +25,7 @@ export const RedpackBody = Type.Object(
     type: Type.Union([Type.Literal('normal'), Type.Literal('fission')]),
     re_openid: Text(32),
     send_name: Text(32),
-    total_amount: Type.Integer({ description: 'Fen' }),
+    total_amount: Type.Integer({ maximum: MAX_MINOR_UNITS, description: 'Fen' }),
     total_num: Type.Integer(),
     wishing: Text(128),
     act_name: Text(32),
@@ -41,7 +41,7 @@ export const RedpackBody = Type.Object(
 const TransferBody = Type.Object(
   {
     openid: Text(64),
-    amount: Type.Integer({ description: 'Fen' }),
+    amount: Type.Integer({ maximum: MAX_MINOR_UNITS, description: 'Fen' }),
     description: Text(100),
     check_name: Type.Union([Type.Literal('NO_CHECK'), Type.Literal('FORCE_CHECK')]),
     re_user_name: Type.Optional(Text(64)),

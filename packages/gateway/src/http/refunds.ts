@@ -5,7 +5,7 @@ import type { ServiceContext } from '../domain/context.js';
 import { REFUND_REASONS } from '../domain/refund-state.js';
 import { cancelRefund, createRefund, listRefunds, retrieveRefund } from '../domain/refunds.js';
 import { requireAuth } from './auth.js';
-import { createdRange, errorResponses, ListQuery } from './schemas.js';
+import { createdRange, errorResponses, ListQuery, MAX_MINOR_UNITS } from './schemas.js';
 
 const IntentId = Type.String({ pattern: '^pi_[0-9A-Za-z]{1,60}$' });
 const IdParams = Type.Object({ id: Type.String({ pattern: '^re_[0-9A-Za-z]{1,60}$' }) });
@@ -28,7 +28,11 @@ export async function refundRoutes(app: FastifyInstance, ctx: ServiceContext): P
           {
             payment_intent: IntentId,
             amount: Type.Optional(
-              Type.Integer({ minimum: 1, description: 'Minor units; default: what remains' }),
+              Type.Integer({
+                minimum: 1,
+                maximum: MAX_MINOR_UNITS,
+                description: 'Minor units; default: what remains',
+              }),
             ),
             reason: Type.Optional(Type.Union(REFUND_REASONS.map((s) => Type.Literal(s)))),
             metadata: Type.Optional(

@@ -1,6 +1,11 @@
 // Schemas shared by the routes: the error shape and list parameters.
 import { Type } from '@fastify/type-provider-typebox';
 
+/** The largest amount any route accepts, in minor units: far above WeChat's own limits, and within int32. */
+export const MAX_MINOR_UNITS = 2_147_483_647;
+/** The latest `created` a list filter accepts (Unix seconds; year 2106). */
+export const MAX_UNIX_SECONDS = 4_294_967_295;
+
 export const ErrorBody = Type.Object(
   {
     error: Type.Object({
@@ -26,10 +31,10 @@ export const ListQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   ending_before: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  'created[gt]': Type.Optional(Type.Integer({ minimum: 0 })),
-  'created[gte]': Type.Optional(Type.Integer({ minimum: 0 })),
-  'created[lt]': Type.Optional(Type.Integer({ minimum: 0 })),
-  'created[lte]': Type.Optional(Type.Integer({ minimum: 0 })),
+  'created[gt]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS })),
+  'created[gte]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS })),
+  'created[lt]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS })),
+  'created[lte]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS })),
 };
 
 export function createdRange(

@@ -50,6 +50,9 @@ export async function startStack(): Promise<BrowserStack> {
     appid: merchant.appid,
     mchId: merchant.mchId,
     key: merchant.key,
+    // The client certificate, so the dashboard's payout views have red packets to show.
+    pfx: merchant.pfx,
+    passphrase: merchant.passphrase,
   });
   const key = await createApiKey(gateway.ctx.db, id, false);
   return {

@@ -146,7 +146,7 @@ export async function startHarness(kind: DatabaseKind): Promise<Harness> {
       total_fee: fields.total_fee!,
       fee_type: fields.fee_type ?? 'CNY',
       trade_type: 'MICROPAY',
-      state: fields.auth_code!.startsWith('13') ? 'SUCCESS' : 'USERPAYING',
+      state: /^1[35]/.test(fields.auth_code!) ? 'SUCCESS' : 'USERPAYING',
       transaction_id: newTxn(),
     };
     orders.set(order.out_trade_no, order);
@@ -162,7 +162,8 @@ export async function startHarness(kind: DatabaseKind): Promise<Harness> {
     return {
       body: signedReply({
         out_trade_no: order.out_trade_no,
-        total_fee: order.total_fee,
+        // Codes starting 15 answer another amount than was asked: a reply to refuse.
+        total_fee: fields.auth_code!.startsWith('15') ? '1' : order.total_fee,
         fee_type: order.fee_type,
         transaction_id: order.transaction_id,
         trade_type: 'MICROPAY',

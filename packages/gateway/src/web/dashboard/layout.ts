@@ -20,6 +20,9 @@ input,select,button{font:inherit;padding:4px 6px}
 button{background:#05783c;color:#fff;border:0;border-radius:6px;padding:6px 12px;cursor:pointer}
 button.secondary{background:#555}
 .error{color:#b3261e}
+.notice{background:#fff;border:1px solid #05783c;border-radius:8px;padding:8px 12px}
+.tabs{display:flex;gap:12px;margin:8px 0}
+form.inline{display:inline}
 .chart{background:#fff;border:1px solid #ddd;border-radius:8px;padding:8px}
 `;
 
@@ -28,7 +31,7 @@ export interface LayoutOptions {
   nonce: string;
   livemode: boolean;
   csrfToken: string;
-  current: 'overview' | 'payments' | 'refunds';
+  current: 'overview' | 'payments' | 'refunds' | 'payouts' | 'webhooks' | 'api_keys';
   body: string;
 }
 
@@ -45,6 +48,9 @@ ${options.livemode ? '' : '<div class="banner" role="note" data-testid="test-mod
 ${link('overview', '/dashboard', 'Overview')}
 ${link('payments', '/dashboard/payments', 'Payments')}
 ${link('refunds', '/dashboard/refunds', 'Refunds')}
+${link('payouts', '/dashboard/payouts', 'Payouts')}
+${link('webhooks', '/dashboard/webhooks', 'Webhooks')}
+${link('api_keys', '/dashboard/api_keys', 'API keys')}
 <form method="post" action="/dashboard/logout"><input type="hidden" name="_csrf" value="${escapeHtml(
     options.csrfToken,
   )}"><button type="submit" class="secondary">Log out</button></form>

@@ -5,7 +5,7 @@ import type { IntentView } from '../../domain/intent-view.js';
 import { INTENT_STATUSES } from '../../domain/state.js';
 import { escapeHtml, formatAmount } from '../html.js';
 
-const date = (unixSeconds: number) =>
+export const date = (unixSeconds: number) =>
   new Date(unixSeconds * 1000 + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
 const dayLabel = (day: number) => new Date(cstDayStart(day) + 8 * 3600_000).toISOString().slice(5, 10);
 
