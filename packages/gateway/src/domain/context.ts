@@ -67,12 +67,13 @@ export function wechatClients(config: GatewayConfig) {
   };
 }
 
+/** The account, or undefined; notify routes use it, since an unknown account there is not an auth failure. */
+export function findAccount(ctx: ServiceContext, accountId: string): Promise<AccountRow | undefined> {
+  return ctx.db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+}
+
 export async function loadAccount(ctx: ServiceContext, accountId: string): Promise<AccountRow> {
-  const account = await ctx.db
-    .selectFrom('accounts')
-    .selectAll()
-    .where('id', '=', accountId)
-    .executeTakeFirst();
+  const account = await findAccount(ctx, accountId);
   if (!account)
     throw new ApiError(
       401,

@@ -1,7 +1,7 @@
 // Payment notifies: verify the raw bytes, check them against our record, then change state with its event.
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
-import type { ServiceContext } from './context.js';
+import { findAccount, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import { amountMatches } from './reconcile.js';
 import { markIntentSucceeded, recordPayload } from './transitions.js';
@@ -54,11 +54,7 @@ export async function handlePaymentNotify(
   accountId: string,
   rawBody: Buffer,
 ): Promise<NotifyOutcome> {
-  const account = await ctx.db
-    .selectFrom('accounts')
-    .selectAll()
-    .where('id', '=', accountId)
-    .executeTakeFirst();
+  const account = await findAccount(ctx, accountId);
   if (!account) {
     ctx.log.warn({ account: accountId }, 'payment notify for an unknown account');
     return { accepted: false, message: 'unknown account' };

@@ -8,7 +8,7 @@ import { newId } from './ids.js';
 import { type IntentView, intentView } from './intent-view.js';
 import { checkAmount, isCurrency } from './money.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
-import { amountMatches, closeIntent, queryIntent } from './reconcile.js';
+import { amountMatches, closeIntent, queryIntent, recordAmountMismatch } from './reconcile.js';
 import { canApply, isOpen, nextQueryAt } from './state.js';
 import { wechatTime } from './time.js';
 import { markIntentSucceeded, markPaymentFailed, recordPayload, transition } from './transitions.js';
@@ -467,22 +467,7 @@ async function micropay(
     // way: an amount or currency other than ours is refused and left to orderquery to settle.
     const body = JSON.stringify(reply);
     if (!amountMatches(intent, reply)) {
-      await recordEvent(
-        ctx.db,
-        {
-          accountId: intent.account_id,
-          livemode: intent.livemode === 1,
-          type: 'payment_intent.notify_rejected',
-          objectId: intent.id,
-          data: {
-            reason: 'amount_mismatch',
-            source: 'micropay',
-            total_fee: reply.total_fee,
-            fee_type: reply.fee_type,
-          },
-        },
-        ctx.now(),
-      );
+      await recordAmountMismatch(ctx, intent, 'micropay', reply);
       await transition(ctx, intent.id, 'await_result', {
         patch: { next_query_at: ctx.now() + ctx.config.micropayPollSeconds * 1000 },
         payload: { kind: 'micropay', body },

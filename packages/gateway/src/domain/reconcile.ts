@@ -15,6 +15,30 @@ export function amountMatches(intent: IntentRow, fields: { total_fee?: string; f
   return fields.total_fee === String(intent.amount) && (fields.fee_type || 'CNY') === intent.currency;
 }
 
+/** Alerts that WeChat reported a paid order with another amount or currency than the intent; changes nothing. */
+export async function recordAmountMismatch(
+  ctx: ServiceContext,
+  intent: IntentRow,
+  source: 'orderquery' | 'micropay',
+  reply: { total_fee?: string; fee_type?: string },
+): Promise<void> {
+  await recordEvent(
+    ctx.db,
+    {
+      accountId: intent.account_id,
+      livemode: intent.livemode === 1,
+      type: 'payment_intent.notify_rejected',
+      objectId: intent.id,
+      data: { reason: 'amount_mismatch', source, total_fee: reply.total_fee, fee_type: reply.fee_type },
+    },
+    ctx.now(),
+  );
+  ctx.log.warn(
+    { intent: intent.id, source },
+    'WeChat reports another amount or currency than the intent; refused',
+  );
+}
+
 /** Calls orderquery and applies a final trade_state; returns the intent as it now is. */
 export async function queryIntent(ctx: ServiceContext, intent: IntentRow): Promise<IntentRow> {
   const account = await loadAccount(ctx, intent.account_id);
@@ -35,26 +59,7 @@ export async function queryIntent(ctx: ServiceContext, intent: IntentRow): Promi
     case 'REFUND':
       if (!amountMatches(intent, reply)) {
         await recordPayload(ctx.db, intent.id, 'query', payload.body, ctx.now());
-        await recordEvent(
-          ctx.db,
-          {
-            accountId: intent.account_id,
-            livemode: intent.livemode === 1,
-            type: 'payment_intent.notify_rejected',
-            objectId: intent.id,
-            data: {
-              reason: 'amount_mismatch',
-              source: 'orderquery',
-              total_fee: reply.total_fee,
-              fee_type: reply.fee_type,
-            },
-          },
-          ctx.now(),
-        );
-        ctx.log.warn(
-          { intent: intent.id },
-          'orderquery reports another amount or currency than the intent; left unchanged',
-        );
+        await recordAmountMismatch(ctx, intent, 'orderquery', reply);
         break;
       }
       await markIntentSucceeded(ctx, intent, reply.transaction_id, payload);

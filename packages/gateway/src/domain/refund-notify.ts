@@ -1,7 +1,7 @@
 // Refund notifies: decrypt req_info with the merchant key (that is what authenticates them), match the refund by
 // out_refund_no, check refund_fee and out_trade_no against our record, then apply the status with its events.
 import { parseRefundNotify, type RefundNotify } from '@wxpay/sdk';
-import type { ServiceContext } from './context.js';
+import { findAccount, type ServiceContext } from './context.js';
 import type { NotifyOutcome } from './notify.js';
 import { recordRefundPayload } from './refund-transitions.js';
 import { applyWechatRefundStatus } from './refunds.js';
@@ -11,11 +11,7 @@ export async function handleRefundNotify(
   accountId: string,
   rawBody: Buffer,
 ): Promise<NotifyOutcome> {
-  const account = await ctx.db
-    .selectFrom('accounts')
-    .selectAll()
-    .where('id', '=', accountId)
-    .executeTakeFirst();
+  const account = await findAccount(ctx, accountId);
   if (!account) {
     ctx.log.warn({ account: accountId }, 'refund notify for an unknown account');
     return { accepted: false, message: 'unknown account' };
