@@ -227,5 +227,36 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(list.status, 400, JSON.stringify(list.body));
       assert.equal(list.body.error.param, 'created[gt]');
     });
+
+    test('events name the API request that caused them, and its Idempotency-Key', async () => {
+      const created = await h.api(
+        'POST',
+        '/v1/payment_intents',
+        {
+          amount: 100,
+          currency: 'CNY',
+          confirm: true,
+          payment_method_options: { wechat_pay: { terminal_type: 'WEB' } },
+        },
+        { 'idempotency-key': 'events-request-1' },
+      );
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const requestId = created.headers.get('request-id');
+      assert.match(requestId ?? '', /^req_/);
+      await h.postNotify(h.pay(created.body.wechat_pay.out_trade_no));
+      const events = (await h.api('GET', `/v1/events?object_id=${created.body.id}`)).body.data as {
+        type: string;
+        request: { id: string | null; idempotency_key: string | null };
+      }[];
+      const byType = new Map(events.map((e) => [e.type, e.request]));
+      assert.deepEqual(byType.get('payment_intent.created'), {
+        id: requestId,
+        idempotency_key: 'events-request-1',
+      });
+      const succeeded = byType.get('payment_intent.succeeded');
+      assert.ok(succeeded, 'the notify wrote a succeeded event');
+      assert.notEqual(succeeded.id, requestId, 'the notify is another request');
+      assert.equal(succeeded.idempotency_key, null);
+    });
   });
 }

@@ -204,7 +204,8 @@ for (const kind of DATABASE_KINDS) {
         assert.equal(event.type, 'payment_intent.created');
         assert.equal(event.object, 'event');
         assert.equal(event.data.object.id, intent.id);
-        assert.deepEqual(event.request, { id: null, idempotency_key: null });
+        assert.match(event.request.id, /^req_/, 'the request that created the intent');
+        assert.equal(event.request.idempotency_key, null);
         assert.throws(() => constructWebhookEvent(got.body.replace('42', '43'), header, wanted.secret));
         const log = await h.api('GET', `/v1/events/${event.id}/deliveries`);
         assert.equal(log.body.data.length, 1);

@@ -4,6 +4,7 @@ import { apiKeyRevocationMigration } from './migration-api-key-revocation.js';
 import { checkoutMigration } from './migration-checkout.js';
 import { confirmLeaseMigration } from './migration-confirm-lease.js';
 import { dealViewMigration } from './migration-deal-view.js';
+import { eventRequestMigration } from './migration-event-request.js';
 import { payoutsMigration } from './migration-payouts.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
 
@@ -137,6 +138,7 @@ const migrations: Record<string, Migration> = {
   '004_checkout': checkoutMigration,
   '006_api_key_revocation': apiKeyRevocationMigration,
   '007_confirm_lease': confirmLeaseMigration,
+  '008_event_request': eventRequestMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -88,6 +88,9 @@ export interface EventsTable {
   object_id: string | null;
   data: string;
   created: number;
+  /** The API request that caused the event (null for workers), and its Idempotency-Key. */
+  request_id: string | null;
+  idempotency_key: string | null;
 }
 
 export interface IdempotencyKeysTable {

@@ -3,6 +3,7 @@ import type { Db } from '../db/schema.js';
 import type { AuthContext } from './context.js';
 import { newId } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
+import { currentRequest } from './request-context.js';
 import { toUnixSeconds } from './time.js';
 import { whereDeliverySuccess } from './webhook-delivery-filter.js';
 
@@ -16,6 +17,7 @@ export interface NewEvent {
 
 export async function recordEvent(db: Db, event: NewEvent, now: number): Promise<string> {
   const id = newId('evt');
+  const request = currentRequest();
   await db
     .insertInto('events')
     .values({
@@ -26,6 +28,8 @@ export async function recordEvent(db: Db, event: NewEvent, now: number): Promise
       object_id: event.objectId,
       data: JSON.stringify(event.data),
       created: now,
+      request_id: request?.id ?? null,
+      idempotency_key: request?.idempotency_key ?? null,
     })
     .execute();
   return id;
@@ -38,6 +42,7 @@ export interface EventView {
   created: number;
   livemode: boolean;
   data: { object: unknown };
+  request: { id: string | null; idempotency_key: string | null };
 }
 
 export async function listEvents(
@@ -64,6 +69,10 @@ export async function listEvents(
       created: toUnixSeconds(row.created as number),
       livemode: row.livemode === 1,
       data: { object: JSON.parse(row.data as string) as unknown },
+      request: {
+        id: (row.request_id as string | null) ?? null,
+        idempotency_key: (row.idempotency_key as string | null) ?? null,
+      },
     }),
   );
 }

@@ -37,7 +37,7 @@ export function eventPayload(event: EventRow) {
     created: toUnixSeconds(event.created),
     livemode: event.livemode === 1,
     data: { object: JSON.parse(event.data) as unknown },
-    request: { id: null, idempotency_key: null },
+    request: { id: event.request_id ?? null, idempotency_key: event.idempotency_key ?? null },
   };
 }
 

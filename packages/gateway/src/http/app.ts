@@ -2,6 +2,8 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServiceContext } from '../domain/context.js';
+import { randomToken } from '../domain/ids.js';
+import { runInRequest } from '../domain/request-context.js';
 import { installAuth } from './auth.js';
 import { baasRoutes } from './baas.js';
 import { checkoutPageRoutes } from './checkout-page.js';
@@ -26,6 +28,12 @@ export async function buildApp(
   const app = Fastify({
     logger,
     bodyLimit: 256 * 1024,
+    genReqId: () => `req_${randomToken(24)}`,
+  });
+  // Every request runs in its own context, so the events it writes name it; the id is also a header to quote.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('request-id', request.id);
+    runInRequest({ id: request.id, idempotency_key: null }, done);
   });
   installErrorHandling(app);
   // Unknown parameters are refused (naming them), not silently dropped; bodies are not coerced.

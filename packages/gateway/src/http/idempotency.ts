@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../domain/context.js';
 import { ApiError } from '../domain/errors.js';
+import { currentRequest } from '../domain/request-context.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,6 +49,8 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
       request.idempotencyKey = key;
+      const info = currentRequest();
+      if (info) info.idempotency_key = key;
       return;
     }
     const existing = await ctx.db
