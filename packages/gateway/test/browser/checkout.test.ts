@@ -4,9 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { type BrowserStack, launchBrowser, startStack } from '../support/browser.ts';
+import { type BrowserStack, launchBrowser, SCREENSHOTS, startStack } from '../support/browser.ts';
 
-const SHOTS = join(import.meta.dirname, '..', '..', '..', '..', 'docs', 'screenshots');
 const WECHAT_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.49 NetType/WIFI';
 const PHONE_UA =
@@ -18,7 +17,7 @@ describe('hosted checkout in Chromium', () => {
   before(async () => {
     browser = await launchBrowser();
     stack = await startStack();
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
   });
   after(async () => {
     await browser?.close();
@@ -57,7 +56,7 @@ describe('hosted checkout in Chromium', () => {
       assert.match(codeUrl ?? '', /^weixin:\/\/wxpay\/bizpayurl\?pr=/);
       assert.ok(await qr.locator('svg').count(), 'the QR code is an inline SVG');
       assert.match((await page.getByTestId('countdown').textContent()) ?? '', /^(1:59|2:00):\d\d$/);
-      await page.screenshot({ path: join(SHOTS, 'checkout-desktop.png') });
+      await page.screenshot({ path: join(SCREENSHOTS, 'checkout-desktop.png') });
 
       const payer = await context.newPage();
       await payer.goto(`${stack.sandbox.url}/sandbox/pay?code_url=${encodeURIComponent(codeUrl!)}`);
@@ -141,7 +140,7 @@ describe('hosted checkout in Chromium', () => {
             .documentElement.scrollWidth,
       );
       assert.ok(scroll <= 360, `no horizontal scroll at 360 px (scrollWidth ${scroll})`);
-      await page.screenshot({ path: join(SHOTS, 'checkout-mobile.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'checkout-mobile.png'), fullPage: true });
       await page.getByRole('link', { name: 'English' }).click();
       await page.getByTestId('h5-pay').waitFor();
       assert.equal(await page.getByTestId('h5-pay').textContent(), 'Pay in WeChat');

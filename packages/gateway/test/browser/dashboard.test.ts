@@ -8,9 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { runWebhookDeliveries } from '../../src/index.ts';
-import { type BrowserStack, launchBrowser, startStack } from '../support/browser.ts';
-
-const SHOTS = join(import.meta.dirname, '..', '..', '..', '..', 'docs', 'screenshots');
+import { type BrowserStack, launchBrowser, SCREENSHOTS, startStack } from '../support/browser.ts';
 
 describe('dashboard in Chromium', () => {
   let browser: Browser;
@@ -19,7 +17,7 @@ describe('dashboard in Chromium', () => {
   before(async () => {
     browser = await launchBrowser();
     stack = await startStack();
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const created = await stack.api('POST', '/v1/payment_intents', {
       amount: 2500,
       currency: 'CNY',
@@ -61,7 +59,7 @@ describe('dashboard in Chromium', () => {
       const session = cookies.find((c) => c.name === 'wxpay_dashboard');
       assert.ok(session?.httpOnly, 'the session cookie is HttpOnly');
       assert.equal(session?.sameSite, 'Strict');
-      await page.screenshot({ path: join(SHOTS, 'dashboard-overview.png') });
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-overview.png') });
 
       // A forged POST carries the cookie (same browser) but not the CSRF token: refused, nothing refunded.
       const forged = await page.request.post(`${stack.url}/dashboard/payments/${paidId}/refund`, {

@@ -1,11 +1,21 @@
 // Headless Debian Chromium through playwright-core, plus a gateway on SQLite talking to a real sandbox.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { type Sandbox, startSandbox } from '@wxpay/sandbox';
 import { type Browser, chromium } from 'playwright-core';
 import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
 import { buildGateway, type Gateway } from '../../src/index.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 import type { Json } from './harness.ts';
+
+/**
+ * Where the browser tests save their screenshots: a temporary folder, so that a test run leaves the work tree
+ * as it was. `WXPAY_SCREENSHOTS_DIR=docs/screenshots npm test` refreshes the ones the README shows.
+ */
+export const SCREENSHOTS = process.env.WXPAY_SCREENSHOTS_DIR
+  ? resolvePath(process.env.WXPAY_SCREENSHOTS_DIR)
+  : mkdtempSync(joinPath(tmpdir(), 'wxpay-screenshots-'));
 
 export const CHROMIUM = process.env.WXPAY_CHROMIUM ?? '/usr/bin/chromium';
 
