@@ -1,7 +1,9 @@
 // Pure pieces: money limits, the state machine, the follow-up schedule, configuration errors.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import SQLite from 'better-sqlite3';
 import { type ConfigurationError, loadConfig, resolveConfig } from '../src/config.ts';
+import { cachingStatements } from '../src/db/connect.ts';
 import type { ApiError } from '../src/domain/errors.ts';
 import { checkAmount, DEFAULT_FX_USD_PER_UNIT } from '../src/domain/money.ts';
 import { canApply, nextQueryAt } from '../src/domain/state.ts';
@@ -106,5 +108,31 @@ describe('configuration', () => {
         loadConfig({ WXPAY_SANDBOX_URL: 'https://127.0.0.1:8443', WXPAY_SANDBOX_CA: '/nonexistent/ca.pem' }),
       (e: ConfigurationError) => e.setting === 'WXPAY_SANDBOX_CA',
     );
+  });
+});
+
+describe('SQLite prepared-statement cache', () => {
+  test('reuses a statement per SQL text, evicts the least recently used, and never hands out a busy one', () => {
+    const database = new SQLite(':memory:');
+    const cached = cachingStatements(database, 2);
+    database.exec('create table t (n integer)');
+    const insert = cached.prepare('insert into t (n) values (?)');
+    assert.equal(cached.prepare('insert into t (n) values (?)'), insert);
+    for (const n of [1, 2, 3]) insert.run([n]);
+    const select = cached.prepare('select n from t order by n');
+    assert.deepEqual(select.all([]), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    // A third text evicts the least recently used (the insert), not the select used just now.
+    cached.prepare('select count(*) as c from t');
+    assert.equal(cached.prepare('select n from t order by n'), select);
+    assert.notEqual(cached.prepare('insert into t (n) values (?)'), insert);
+    // While a statement is being iterated, the same SQL gets a fresh statement.
+    const iterator = select.iterate([]);
+    iterator.next();
+    const other = cached.prepare('select n from t order by n');
+    assert.notEqual(other, select);
+    assert.deepEqual(other.all([]), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    iterator.return?.();
+    assert.equal(cached.prepare('select n from t order by n'), select);
+    cached.close();
   });
 });

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigurationError } from '../config.js';
 import type { Database, Db } from './schema.js';
@@ -26,6 +26,39 @@ export function dialectOf(databaseUrl: string): DialectName {
 
 const INT8_OID = 20;
 
+/** How many distinct SQL texts keep a prepared statement; the gateway's queries are a few hundred shapes. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SqliteDialect prepares every statement anew. better-sqlite3 runs a statement to completion
+ * synchronously (`all`/`run`), so one prepared Statement per SQL text can be reused: it holds no state
+ * between calls. A statement still being iterated (`busy`, a streamed select) is never handed out again:
+ * the caller gets a fresh one. The cache is bounded (least recently used out) and holds SQL, not data.
+ */
+export function cachingStatements(database: SQLite.Database, size = STATEMENT_CACHE_SIZE): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      database.close();
+    },
+    prepare: (sql: string) => {
+      let statement = cache.get(sql);
+      if (statement) {
+        if (statement.busy) return database.prepare(sql);
+        // Re-insert: Map keeps insertion order, so the first key is the least recently used.
+        cache.delete(sql);
+        cache.set(sql, statement);
+        return statement;
+      }
+      statement = database.prepare(sql);
+      if (cache.size >= size) cache.delete(cache.keys().next().value as string);
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
+}
+
 export function connect(databaseUrl: string): Connection {
   const dialect = dialectOf(databaseUrl);
   if (dialect === 'sqlite') {
@@ -40,7 +73,9 @@ export function connect(databaseUrl: string): Connection {
     database.pragma('journal_mode = WAL');
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: cachingStatements(database) }),
+    });
     return { db, dialect, close: () => db.destroy() };
   }
   const pool = new pg.Pool({

@@ -135,22 +135,43 @@ export async function createIntent(
     created: now,
     updated: now,
   };
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx.insertInto('payment_intents').values(row).execute();
-    await recordEvent(
-      trx,
-      {
-        accountId: auth.accountId,
-        livemode: auth.livemode,
-        type: 'payment_intent.created',
-        objectId: id,
-        data: intentView(row),
-      },
-      now,
-    );
-  });
-  if (!input.confirm) return intentView(row);
-  return confirmIntent(ctx, auth, id, input);
+  const insert = (stored: IntentRow) =>
+    ctx.db.transaction().execute(async (trx) => {
+      await trx.insertInto('payment_intents').values(stored).execute();
+      await recordEvent(
+        trx,
+        {
+          accountId: auth.accountId,
+          livemode: auth.livemode,
+          type: 'payment_intent.created',
+          objectId: id,
+          data: intentView(row),
+        },
+        now,
+      );
+    });
+  if (!input.confirm) {
+    await insert(row);
+    return intentView(row);
+  }
+  // create + confirm: the checks a confirm makes come first. If one fails, the intent is still created (as a
+  // create followed by a refused confirm leaves it) and the error is answered.
+  let plan: ConfirmPlan;
+  let account: AccountRow;
+  try {
+    plan = planConfirm(row, input);
+    account = await loadAccount(ctx, row.account_id);
+    checkAppId(plan, account);
+  } catch (error) {
+    await insert(row);
+    throw error;
+  }
+  // The intent is inserted already holding the confirm's lease, with its terminal and order time stored:
+  // one transaction (intent + created event) before WeChat is called, instead of an insert and an UPDATE.
+  const lease = now + wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
+  const ordered: IntentRow = { ...row, ...confirmFields(ctx, row, plan, input, now, lease) };
+  await insert(ordered);
+  return placeOrderHoldingLease(ctx, auth, account, ordered, plan, lease);
 }
 
 export async function retrieveIntent(
@@ -189,13 +210,16 @@ export function listIntents(
   );
 }
 
-export async function confirmIntent(
-  ctx: ServiceContext,
-  auth: AuthContext,
-  id: string,
-  input: ConfirmInput,
-): Promise<IntentView> {
-  const intent = await loadIntent(ctx, auth, id);
+interface ConfirmPlan {
+  terminalType: TerminalType;
+  openid: string | null;
+  paymentCode: string | undefined;
+  given: WechatPayOptionsInput;
+  clientIp: string;
+}
+
+/** The checks of a confirm that need no database: status, terminal type and its parameters. */
+function planConfirm(intent: IntentRow, input: ConfirmInput): ConfirmPlan {
   if (!canApply('require_action', intent.status)) throw unexpectedState(intent, 'confirm');
   const given = input.payment_method_options?.wechat_pay ?? {};
   const terminalType = (given.terminal_type ?? intent.terminal_type) as TerminalType | null;
@@ -237,44 +261,71 @@ export async function confirmIntent(
       'payment_method_data.wechat_pay.payment_code',
     );
   }
-  const account = await loadAccount(ctx, intent.account_id);
-  if (given.app_id !== undefined && given.app_id !== account.appid) {
+  const clientIp = given.client_ip ?? intent.client_ip ?? input.requestIp ?? '127.0.0.1';
+  return { terminalType, openid, paymentCode, given, clientIp };
+}
+
+function checkAppId(plan: ConfirmPlan, account: AccountRow): void {
+  if (plan.given.app_id !== undefined && plan.given.app_id !== account.appid) {
     throw new ApiError(
       400,
       'invalid_request_error',
       'parameter_invalid',
-      `app_id ${given.app_id} is not the appid of this account's merchant configuration`,
+      `app_id ${plan.given.app_id} is not the appid of this account's merchant configuration`,
       `${OPTIONS_PARAM}.app_id`,
     );
   }
+}
+
+/** What a confirm stores before calling WeChat: the terminal, the order time and the lease. */
+function confirmFields(
+  ctx: ServiceContext,
+  intent: IntentRow,
+  plan: ConfirmPlan,
+  input: ConfirmInput,
+  now: number,
+  lease: number,
+) {
+  return {
+    terminal_type: plan.terminalType,
+    trade_type: TRADE_TYPE[plan.terminalType],
+    client_ip: plan.clientIp,
+    os_type: plan.given.os_type ?? intent.os_type,
+    openid: plan.openid,
+    return_url: input.return_url ?? intent.return_url,
+    status: 'requires_confirmation',
+    ordered_at: intent.ordered_at ?? now,
+    next_query_at: nextQueryAt(
+      intent.ordered_at ?? now,
+      0,
+      ctx.config.followUpScheduleSeconds,
+      ctx.config.followUpEverySeconds,
+      intent.expires_at,
+    ),
+    confirming_until: lease,
+    updated: now,
+  } satisfies Partial<IntentRow>;
+}
+
+export async function confirmIntent(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  id: string,
+  input: ConfirmInput,
+): Promise<IntentView> {
+  const intent = await loadIntent(ctx, auth, id);
+  const plan = planConfirm(intent, input);
+  const account = await loadAccount(ctx, intent.account_id);
+  checkAppId(plan, account);
   const now = ctx.now();
-  const tradeType = TRADE_TYPE[terminalType];
-  const clientIp = given.client_ip ?? intent.client_ip ?? input.requestIp ?? '127.0.0.1';
   // One confirm at a time calls WeChat: the lease outlasts the client's whole call (retries included), and only
   // the caller whose conditional UPDATE takes it sends; a concurrent confirm is refused with a 409.
   const lease = now + wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
   // Store the terminal and the order time before the call: if the reply is lost, the follow-up job queries it.
+  const fields = confirmFields(ctx, intent, plan, input, now, lease);
   const stored = await ctx.db
     .updateTable('payment_intents')
-    .set({
-      terminal_type: terminalType,
-      trade_type: tradeType,
-      client_ip: clientIp,
-      os_type: given.os_type ?? intent.os_type,
-      openid,
-      return_url: input.return_url ?? intent.return_url,
-      status: 'requires_confirmation',
-      ordered_at: intent.ordered_at ?? now,
-      next_query_at: nextQueryAt(
-        intent.ordered_at ?? now,
-        0,
-        ctx.config.followUpScheduleSeconds,
-        ctx.config.followUpEverySeconds,
-        intent.expires_at,
-      ),
-      confirming_until: lease,
-      updated: now,
-    })
+    .set(fields)
     .where('id', '=', id)
     .where('status', '=', intent.status)
     .where((eb) => eb.or([eb('confirming_until', 'is', null), eb('confirming_until', '<=', now)]))
@@ -286,33 +337,51 @@ export async function confirmIntent(
       'lock_timeout',
       'Another confirm of this PaymentIntent is in progress, or it changed concurrently; retry',
     );
+  return placeOrderHoldingLease(ctx, auth, account, { ...intent, ...fields }, plan, lease);
+}
+
+/**
+ * The WeChat call of a confirm whose lease this caller holds (`intent` is the row as that conditional write
+ * left it). A successful prepay releases the lease in its own transition; otherwise it is released here.
+ */
+async function placeOrderHoldingLease(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  account: AccountRow,
+  intent: IntentRow,
+  plan: ConfirmPlan,
+  lease: number,
+): Promise<IntentView> {
+  let released = false;
   try {
-    return await placeOrder(ctx, auth, account, id, terminalType, clientIp, openid, paymentCode);
+    const placed = await placeOrder(ctx, auth, account, intent, plan, lease);
+    released = placed.released;
+    return placed.view;
   } finally {
-    await ctx.db
-      .updateTable('payment_intents')
-      .set({ confirming_until: null })
-      .where('id', '=', id)
-      .where('confirming_until', '=', lease)
-      .execute();
+    if (!released)
+      await ctx.db
+        .updateTable('payment_intents')
+        .set({ confirming_until: null })
+        .where('id', '=', intent.id)
+        .where('confirming_until', '=', lease)
+        .execute();
   }
 }
 
-/** The WeChat call of a confirm whose lease this caller holds. */
 async function placeOrder(
   ctx: ServiceContext,
   auth: AuthContext,
   account: AccountRow,
-  id: string,
-  terminalType: TerminalType,
-  clientIp: string,
-  openid: string | null,
-  paymentCode: string | undefined,
-): Promise<IntentView> {
+  intent: IntentRow,
+  plan: ConfirmPlan,
+  lease: number,
+): Promise<{ view: IntentView; released: boolean }> {
+  const { terminalType, clientIp, openid, paymentCode } = plan;
+  const id = intent.id;
   const tradeType = TRADE_TYPE[terminalType];
-  const intent = await loadIntent(ctx, auth, id);
   const client = ctx.wechat(account, auth.livemode);
-  if (tradeType === 'MICROPAY') return micropay(ctx, client, intent, paymentCode!);
+  if (tradeType === 'MICROPAY')
+    return { view: await micropay(ctx, client, intent, paymentCode!), released: false };
   const reply = await wechatCall(ctx, intent, 'prepay', () =>
     client.unifiedOrder({
       body: (intent.description ?? 'wxpay').slice(0, 120),
@@ -338,8 +407,10 @@ async function placeOrder(
   const updated = await transition(ctx, id, 'require_action', {
     patch: { next_action: JSON.stringify(nextAction), wechat_prepay_id: reply.prepay_id ?? null },
     payload: { kind: 'prepay', body: JSON.stringify(reply) },
+    releaseLease: lease,
   });
-  return intentView(updated ?? (await loadIntent(ctx, auth, id)));
+  if (updated) return { view: intentView(updated), released: true };
+  return { view: intentView(await loadIntent(ctx, auth, id)), released: false };
 }
 
 function buildNextAction(

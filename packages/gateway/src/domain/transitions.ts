@@ -1,5 +1,5 @@
 // Conditional state changes of an intent, each with its event and WeChat payload in one transaction.
-import type { Updateable } from 'kysely';
+import { sql, type Updateable } from 'kysely';
 import type { Db, IntentRow, PaymentIntentsTable } from '../db/schema.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
@@ -33,6 +33,8 @@ export interface TransitionOptions {
   patch?: Updateable<PaymentIntentsTable>;
   /** A WeChat payload to keep with the intent, whether or not the state changes. */
   payload?: { kind: PayloadKind; body: string };
+  /** Clears `confirming_until` in the same UPDATE when it still holds this lease (a confirm's WeChat call). */
+  releaseLease?: number;
 }
 
 /**
@@ -49,18 +51,27 @@ export async function transition(
   const now = ctx.now();
   return ctx.db.transaction().execute(async (trx) => {
     if (options.payload) await recordPayload(trx, intentId, options.payload.kind, options.payload.body, now);
-    const result = await trx
+    const lease = options.releaseLease;
+    // RETURNING gives the updated row from the conditional UPDATE itself: no second read.
+    const row = await trx
       .updateTable('payment_intents')
-      .set({ ...options.patch, status: targetOf(action), updated: now })
+      .set({
+        ...options.patch,
+        status: targetOf(action),
+        updated: now,
+        ...(lease === undefined
+          ? {}
+          : {
+              confirming_until: sql<
+                number | null
+              >`case when confirming_until = ${lease} then null else confirming_until end`,
+            }),
+      })
       .where('id', '=', intentId)
       .where('status', 'in', [...allowedFrom(action)])
+      .returningAll()
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) return undefined;
-    const row = await trx
-      .selectFrom('payment_intents')
-      .selectAll()
-      .where('id', '=', intentId)
-      .executeTakeFirstOrThrow();
+    if (!row) return undefined;
     await recordEvent(
       trx,
       {
