@@ -160,6 +160,11 @@ describe('payouts', () => {
       const ok = await pay.call('sendRedpack', redpack({ total_amount: 30_000, scene_id: 'PRODUCT_1' }));
       assert.equal(ok.total_amount, '30000');
       await assert.rejects(pay.call('sendRedpack', redpack({ total_amount: 99 })), isCode('MONEY_LIMIT'));
+      // A fission packet counts its total, not its average: 300 yuan over 3 shares needs scene_id too.
+      const group = { total_amount: 30_000, total_num: 3, amt_type: 'ALL_RAND' };
+      await assert.rejects(pay.call('sendGroupRedpack', redpack(group)), /scene_id/);
+      const sent = await pay.call('sendGroupRedpack', redpack({ ...group, scene_id: 'PRODUCT_2' }));
+      assert.equal(sent.total_amount, '30000');
     });
 
     test('an unopened red packet is refunded after 24 hours', async () => {

@@ -60,6 +60,15 @@ describe('refunds', () => {
     const a = await pay.refund({ out_trade_no, out_refund_no, total_fee: 500, refund_fee: 200 });
     const b = await pay.refund({ out_trade_no, out_refund_no, total_fee: 500, refund_fee: 200 });
     assert.equal(a.refund_id, b.refund_id);
+    // A retry that changes only the description is the same refund, as WeChat's refusal speaks of amounts only.
+    const c = await pay.refund({
+      out_trade_no,
+      out_refund_no,
+      total_fee: 500,
+      refund_fee: 200,
+      refund_desc: 'retry',
+    });
+    assert.equal(c.refund_id, a.refund_id);
     assert.equal(sandbox.ledger(merchant.mchId).balance, balanceBefore - 200);
     await assert.rejects(
       pay.refund({ out_trade_no, out_refund_no, total_fee: 500, refund_fee: 250 }),

@@ -74,15 +74,11 @@ function send(ctx: CallContext, hbType: 'NORMAL' | 'GROUP'): Answer {
   if (hbType === 'NORMAL' && totalNum !== 1) return refused('PARAM_ERROR', 'total_num必须为1');
   if (hbType === 'GROUP' && (totalNum < 3 || totalNum > 20))
     return refused('PARAM_ERROR', '红包个数必须在3到20之间');
+  // scene_id is required when the packet's total is over 200 yuan, for fission packets too.
+  if (!fields.scene_id && totalAmount > REDPACK_SCENE_THRESHOLD)
+    return refused('PARAM_ERROR', '金额大于200元时，scene_id必填');
   const perShareMax = fields.scene_id ? REDPACK_MAX_AMOUNT : REDPACK_SCENE_THRESHOLD;
   if (totalAmount < REDPACK_MIN_SHARE * totalNum || totalAmount > perShareMax * totalNum) {
-    if (
-      !fields.scene_id &&
-      totalAmount > REDPACK_SCENE_THRESHOLD * totalNum &&
-      totalAmount <= REDPACK_MAX_AMOUNT * totalNum
-    ) {
-      return refused('PARAM_ERROR', '金额大于200元时，scene_id必填');
-    }
     return refused('MONEY_LIMIT', '每个红包的平均金额必须在1.00元到200.00元之间');
   }
   const today = dateKey(now);

@@ -3,7 +3,7 @@ import { checkRefund, type Order } from '../ledger/orders.js';
 import type { Refund } from '../ledger/refunds.js';
 import { scheduleRefundSuccess } from '../payments.js';
 import { dateTime } from '../time.js';
-import { fingerprint, MERCHANT_NO, URL_RULE } from '../validate.js';
+import { MERCHANT_NO, URL_RULE } from '../validate.js';
 import { NONCE, OUT_TRADE_NO, PAY_ROW, SIGN_TYPE, TRANSACTION_ID } from './common.js';
 import { type Answer, type CallContext, type EndpointDef, type ReplyFields, refused } from './types.js';
 
@@ -64,8 +64,9 @@ export const refund: EndpointDef = {
     if (!order) return refused('ORDERNOTEXIST', '订单不存在');
     const totalFee = Number(fields.total_fee);
     const refundFee = Number(fields.refund_fee);
-    // The order may be named by either number on a resend, so the fingerprint leaves both out.
-    const print = `${order.outTradeNo}|${fingerprint(fields, ['transaction_id', 'out_trade_no'])}`;
+    // A resend is the same refund when it names the same order and the same amounts; WeChat's refusal speaks of
+    // the amounts only, so a changed refund_desc or notify_url on a retry is still the same refund.
+    const print = `${order.outTradeNo}|${totalFee}|${refundFee}|${fields.refund_fee_type || 'CNY'}`;
     const existing = ledger.refund(order.mchId, fields.out_refund_no!);
     if (existing) {
       if (existing.outTradeNo !== order.outTradeNo || existing.fingerprint !== print) {
