@@ -6,6 +6,7 @@ import { type Sandbox, startSandbox } from '@wxpay/sandbox';
 import { type Browser, chromium } from 'playwright-core';
 import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
 import { buildGateway, type Gateway } from '../../src/index.ts';
+import { apiClient } from './api-client.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 import type { Json } from './harness.ts';
 
@@ -70,14 +71,7 @@ export async function startStack(): Promise<BrowserStack> {
     gateway,
     url,
     key,
-    async api(method, path, body) {
-      const response = await fetch(url + path, {
-        method,
-        headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: response.status, body: await response.json() };
-    },
+    api: apiClient(url, key),
     async close() {
       await gateway.close();
       await sandbox.close();

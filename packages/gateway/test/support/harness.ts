@@ -8,6 +8,7 @@ import {
 } from '../../../sdk/test/support/mock-wechat.ts';
 import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
 import { buildGateway, type Gateway } from '../../src/index.ts';
+import { apiClient, type Json } from './api-client.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 
 export interface MockOrder {
@@ -19,9 +20,7 @@ export interface MockOrder {
   transaction_id: string;
 }
 
-// Test responses are read field by field, as JSON.
-// biome-ignore lint/suspicious/noExplicitAny: response bodies in tests
-export type Json = any;
+export type { Json } from './api-client.ts';
 
 export interface Harness {
   gateway: Gateway;
@@ -202,23 +201,7 @@ export async function startHarness(kind: DatabaseKind): Promise<Harness> {
     mock,
     orders,
     clock,
-    async api(method, path, body, headers = {}) {
-      const response = await fetch(url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {}
-      return { status: response.status, body: parsed as Json, headers: response.headers };
-    },
+    api: apiClient(url, key),
     pay(outTradeNo, overrides = {}) {
       const order = orders.get(outTradeNo);
       if (!order) throw new Error(`the mock has no order ${outTradeNo}`);

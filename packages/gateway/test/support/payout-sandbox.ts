@@ -3,6 +3,7 @@ import { type Sandbox, startSandbox } from '@wxpay/sandbox';
 import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
 import { randomToken } from '../../src/domain/ids.ts';
 import { buildGateway, type Gateway, runPayoutRecovery } from '../../src/index.ts';
+import { apiClient } from './api-client.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 import type { Json } from './harness.ts';
 
@@ -64,23 +65,7 @@ export async function startPayoutWorld(kind: DatabaseKind): Promise<PayoutWorld>
     couponStockId: merchant.couponStockId,
     key,
     noCertKey,
-    async api(method, path, body, headers = {}) {
-      const response = await fetch(url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {}
-      return { status: response.status, body: parsed as Json, headers: response.headers };
-    },
+    api: apiClient(url, key),
     async recover() {
       clock.offset += 2 * 60 * 60 * 1000;
       return runPayoutRecovery(gateway.ctx);

@@ -3,6 +3,7 @@
 import { type Sandbox, startSandbox } from '@wxpay/sandbox';
 import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
 import { buildGateway, type Gateway } from '../../src/index.ts';
+import { apiClient } from './api-client.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 import type { Json } from './harness.ts';
 
@@ -54,14 +55,8 @@ export async function startSandboxGateway(kind: DatabaseKind): Promise<SandboxGa
     passphrase: merchant.passphrase,
   });
   const key = await createApiKey(gateway.ctx.db, accountId, false);
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
+  const api = apiClient(url, key);
+
   return {
     sandbox,
     gateway,
