@@ -26,13 +26,20 @@ export function createServer(core: SandboxCore): SandboxServer {
       rejectUnauthorized: false,
     },
   }) as unknown as FastifyInstance;
-  // WeChat reads the raw body whatever its content type; signatures are checked on those bytes' fields.
+  // The control API reads JSON; any other body reaches it raw.
   app.removeContentTypeParser(['text/plain']);
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   const held = new Set<() => void>();
-  for (const def of ENDPOINT_TABLE) {
-    app.post(def.path, async (request, reply) => {
+  // WeChat's paths read the raw body whatever content type a client sends (even application/json), so a
+  // mislabelled XML request gets WeChat's XML answer rather than a JSON parse error. The control API keeps JSON.
+  app.register(async (wechat) => {
+    wechat.removeAllContentTypeParsers();
+    wechat.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    for (const def of ENDPOINT_TABLE) registerEndpoint(wechat, def);
+  });
+  const registerEndpoint = (scope: FastifyInstance, def: (typeof ENDPOINT_TABLE)[number]) => {
+    scope.post(def.path, async (request, reply) => {
       // Reading the peer certificate decodes it, so only cert endpoints pay for that.
       const peer = () => {
         const socket = request.raw.socket as TLSSocket;
@@ -61,7 +68,7 @@ export function createServer(core: SandboxCore): SandboxServer {
       });
       request.raw.socket.destroy();
     });
-  }
+  };
   registerControl(app, core);
   return {
     app,

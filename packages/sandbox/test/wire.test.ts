@@ -33,6 +33,15 @@ describe('wire validation', () => {
     ...extra,
   });
 
+  test('XML labelled application/json still gets WeChat’s XML answer', async () => {
+    const reply = await rawPost(`${sandbox.url}/pay/unifiedorder`, signedXml(orderFields(), merchant.key), {
+      ca: sandbox.caCert,
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.fields?.result_code, 'SUCCESS', reply.text);
+  });
+
   test('unknown extra fields are accepted and take part in the signature', async () => {
     const fields = { ...orderFields(), zz_custom: 'hello', aa_extra: 'x' };
     const ok = await post('/pay/unifiedorder', signedXml(fields, merchant.key));
