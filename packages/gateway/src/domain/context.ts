@@ -1,5 +1,5 @@
 // What every service function receives: the database, the configuration, WeChat clients and the clock.
-import { WechatPay } from '@wxpay/sdk';
+import { type MerchantIdentity, WechatPay } from '@wxpay/sdk';
 import type { GatewayConfig } from '../config.js';
 import type { AccountRow, Db } from '../db/schema.js';
 import { ApiError } from './errors.js';
@@ -40,9 +40,7 @@ export function wechatClients(config: GatewayConfig) {
         );
       }
       client = new WechatPay({
-        appid: account.appid,
-        mchId: account.mch_id,
-        key: account.mch_key,
+        ...merchantIdentity(account),
         signType: account.sign_type === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5',
         baseUrl: endpoint.baseUrl,
         ca: endpoint.ca,
@@ -65,6 +63,11 @@ export function wechatClients(config: GatewayConfig) {
       cache.clear();
     },
   };
+}
+
+/** The merchant an account's WeChat messages must name and be signed for. */
+export function merchantIdentity(account: AccountRow): MerchantIdentity {
+  return { appid: account.appid, mchId: account.mch_id, key: account.mch_key };
 }
 
 /** The account, or undefined; notify routes use it, since an unknown account there is not an auth failure. */

@@ -1,7 +1,7 @@
 // Payment notifies: verify the raw bytes, check them against our record, then change state with its event.
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
-import { findAccount, type ServiceContext } from './context.js';
+import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import { amountMatches } from './reconcile.js';
 import { markIntentSucceeded, recordPayload } from './transitions.js';
@@ -72,11 +72,7 @@ export async function handlePaymentNotify(
   let notify: PaymentNotify;
   try {
     // Verifies the signature on the exact bytes, and that appid and mch_id are this account's.
-    notify = parsePaymentNotify(rawBody, {
-      appid: account.appid,
-      mchId: account.mch_id,
-      key: account.mch_key,
-    });
+    notify = parsePaymentNotify(rawBody, merchantIdentity(account));
   } catch (error) {
     const intent = await findIntent(unverifiedOutTradeNo(rawBody));
     return reject(ctx, accountId, intent, 'signature_invalid', rawBody, { error: (error as Error).message });

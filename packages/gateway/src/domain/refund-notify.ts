@@ -1,7 +1,7 @@
 // Refund notifies: decrypt req_info with the merchant key (that is what authenticates them), match the refund by
 // out_refund_no, check refund_fee and out_trade_no against our record, then apply the status with its events.
 import { parseRefundNotify, type RefundNotify } from '@wxpay/sdk';
-import { findAccount, type ServiceContext } from './context.js';
+import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import type { NotifyOutcome } from './notify.js';
 import { recordRefundPayload } from './refund-transitions.js';
 import { applyWechatRefundStatus } from './refunds.js';
@@ -18,11 +18,7 @@ export async function handleRefundNotify(
   }
   let notify: RefundNotify;
   try {
-    notify = parseRefundNotify(rawBody, {
-      appid: account.appid,
-      mchId: account.mch_id,
-      key: account.mch_key,
-    });
+    notify = parseRefundNotify(rawBody, merchantIdentity(account));
   } catch (error) {
     ctx.log.warn({ account: accountId, err: (error as Error).message }, 'refund notify refused');
     return { accepted: false, message: 'req_info invalid' };
