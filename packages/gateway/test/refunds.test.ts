@@ -18,6 +18,34 @@ for (const kind of DATABASE_KINDS) {
     });
 
     const refund = (body: Record<string, unknown>) => s.api('POST', '/v1/refunds', body);
+    /** A refund notify as WeChat sends it: outer ids and req_info encrypted with the merchant key. */
+    const refundNotify = (intent: Json, created: Json, info: Record<string, string>) => {
+      const merchant = s.sandbox.merchants[0]!;
+      return buildXml({
+        return_code: 'SUCCESS',
+        appid: merchant.appid,
+        mch_id: merchant.mchId,
+        nonce_str: nonce(),
+        req_info: encryptReqInfo(
+          {
+            transaction_id: intent.wechat_pay.transaction_id,
+            out_trade_no: intent.wechat_pay.out_trade_no,
+            refund_id: created.wechat_pay.refund_id,
+            out_refund_no: created.wechat_pay.out_refund_no,
+            ...info,
+          },
+          merchant.key,
+        ),
+      });
+    };
+    const postRefundNotify = async (xml: string) => {
+      const response = await fetch(`${s.url}/notify/wechatpay/${s.accountId}/refund`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: xml,
+      });
+      return response.text();
+    };
     const intentOf = async (id: string) => (await s.api('GET', `/v1/payment_intents/${id}`)).body;
     const refundMovements = (outTradeNo?: string) =>
       s.sandbox
@@ -298,30 +326,12 @@ for (const kind of DATABASE_KINDS) {
       s.sandbox.faults.add({ endpoint: 'refund_notify', kind: 'drop_notify', count: 1 });
       const created = await refund({ payment_intent: intent.id, amount: 120 });
       assert.equal((await intentOf(intent.id)).amount_refunded, 120);
-      const merchant = s.sandbox.merchants[0]!;
-      const xml = buildXml({
-        return_code: 'SUCCESS',
-        appid: merchant.appid,
-        mch_id: merchant.mchId,
-        nonce_str: nonce(),
-        req_info: encryptReqInfo(
-          {
-            transaction_id: intent.wechat_pay.transaction_id,
-            out_trade_no: intent.wechat_pay.out_trade_no,
-            refund_id: created.body.wechat_pay.refund_id,
-            out_refund_no: created.body.wechat_pay.out_refund_no,
-            total_fee: '200',
-            refund_fee: '120',
-            refund_status: 'REFUNDCLOSE',
-          },
-          merchant.key,
-        ),
+      const xml = refundNotify(intent, created.body, {
+        total_fee: '200',
+        refund_fee: '120',
+        refund_status: 'REFUNDCLOSE',
       });
-      const response = await fetch(`${s.url}/notify/wechatpay/${s.accountId}/refund`, {
-        method: 'POST',
-        body: xml,
-      });
-      assert.match(await response.text(), /SUCCESS/);
+      assert.match(await postRefundNotify(xml), /SUCCESS/);
       const failed = (await s.api('GET', `/v1/refunds/${created.body.id}`)).body;
       assert.equal(failed.status, 'failed');
       assert.equal(failed.failure_reason, 'refund_closed');
@@ -329,52 +339,35 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(after.amount_refunded, 0);
       assert.equal(after.refunded, false);
       assert.ok((await eventTypes(created.body.id)).includes('refund.failed'));
-      // Settling the sandbox's own copy later must not revive it.
-      await s.sandbox.clock.advance(6);
+      // The sandbox's own notify for this refund arrives later and must not revive it.
+      await s.sandbox.clock.advance(20);
+      assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'failed');
+      assert.equal((await intentOf(intent.id)).amount_refunded, 0);
     });
 
     test('a refund notify with another refund_fee is refused and changes nothing; the right one completes it', async () => {
       const intent = await s.paidIntent(700);
       s.sandbox.faults.add({ endpoint: 'refund_notify', kind: 'drop_notify', count: 1 });
       const created = await refund({ payment_intent: intent.id, amount: 70 });
-      const merchant = s.sandbox.merchants[0]!;
       const notify = (refundFee: string) =>
-        buildXml({
-          return_code: 'SUCCESS',
-          appid: merchant.appid,
-          mch_id: merchant.mchId,
-          nonce_str: nonce(),
-          req_info: encryptReqInfo(
-            {
-              transaction_id: intent.wechat_pay.transaction_id,
-              out_trade_no: intent.wechat_pay.out_trade_no,
-              refund_id: created.body.wechat_pay.refund_id,
-              out_refund_no: created.body.wechat_pay.out_refund_no,
-              total_fee: '700',
-              refund_fee: refundFee,
-              settlement_refund_fee: refundFee,
-              refund_status: 'SUCCESS',
-              success_time: '2026-01-01 12:00:00',
-              refund_recv_accout: '支付用户的零钱',
-            },
-            merchant.key,
-          ),
+        refundNotify(intent, created.body, {
+          total_fee: '700',
+          refund_fee: refundFee,
+          settlement_refund_fee: refundFee,
+          refund_status: 'SUCCESS',
+          success_time: '2026-01-01 12:00:00',
+          refund_recv_accout: '支付用户的零钱',
         });
-      const post = async (xml: string) => {
-        const response = await fetch(`${s.url}/notify/wechatpay/${s.accountId}/refund`, {
-          method: 'POST',
-          headers: { 'content-type': 'text/xml' },
-          body: xml,
-        });
-        return response.text();
-      };
-      assert.match(await post(notify('71')), /FAIL/);
+      assert.match(await postRefundNotify(notify('71')), /FAIL/);
       assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'pending');
-      assert.match(await post(notify('70').replace(/<req_info>.{8}/, '<req_info>AAAAAAAA')), /FAIL/);
+      assert.match(
+        await postRefundNotify(notify('70').replace(/<req_info>.{8}/, '<req_info>AAAAAAAA')),
+        /FAIL/,
+      );
       assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'pending');
-      assert.match(await post(notify('70')), /SUCCESS/);
+      assert.match(await postRefundNotify(notify('70')), /SUCCESS/);
       assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'succeeded');
-      assert.match(await post(notify('70')), /SUCCESS/, 'a duplicate is acknowledged');
+      assert.match(await postRefundNotify(notify('70')), /SUCCESS/, 'a duplicate is acknowledged');
       assert.deepEqual(await eventTypes(created.body.id), [
         'charge.refund.updated',
         'charge.refund.updated',
