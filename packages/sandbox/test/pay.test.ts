@@ -210,17 +210,19 @@ describe('payments', () => {
     );
   });
 
+  /** A raw micropay request for 3 yuan with a fresh payment code. */
+  const tillOrder = () => ({
+    appid: merchant.appid,
+    mch_id: merchant.mchId,
+    body: 'till',
+    out_trade_no: tradeNo(),
+    total_fee: '300',
+    spbill_create_ip: '127.0.0.1',
+    auth_code: sandbox.paymentCode().auth_code,
+  });
+
   test('Wechatpay-Negative-Test MICROPAY_USERPAYING answers USERPAYING, then the order completes', async () => {
-    const { auth_code } = sandbox.paymentCode();
-    const fields = {
-      appid: merchant.appid,
-      mch_id: merchant.mchId,
-      body: 'till',
-      out_trade_no: tradeNo(),
-      total_fee: '300',
-      spbill_create_ip: '127.0.0.1',
-      auth_code,
-    };
+    const fields = tillOrder();
     const reply = await rawPost(`${sandbox.url}/pay/micropay`, signedXml(fields, merchant.key), {
       ca: sandbox.caCert,
       headers: { 'Wechatpay-Negative-Test': 'MICROPAY_USERPAYING' },
@@ -232,16 +234,7 @@ describe('payments', () => {
   });
 
   test('Wechatpay-Negative-Test MICROPAY_TIMEOUT never answers, but the payment went through', async () => {
-    const { auth_code } = sandbox.paymentCode();
-    const fields = {
-      appid: merchant.appid,
-      mch_id: merchant.mchId,
-      body: 'till',
-      out_trade_no: tradeNo(),
-      total_fee: '300',
-      spbill_create_ip: '127.0.0.1',
-      auth_code,
-    };
+    const fields = tillOrder();
     await assert.rejects(
       rawPost(`${sandbox.url}/pay/micropay`, signedXml(fields, merchant.key), {
         ca: sandbox.caCert,
