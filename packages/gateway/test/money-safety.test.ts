@@ -9,6 +9,7 @@ import { runCheckoutSessions } from '../src/domain/checkout-sessions.ts';
 import { loadAccount } from '../src/domain/context.ts';
 import { replyMismatch, sendLeaseMs } from '../src/domain/payout-sending.ts';
 import { wechatCallLeaseMs } from '../src/domain/wechat-lease.ts';
+import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type Harness, type Json, startHarness } from './support/harness.ts';
 import { openid, type PayoutWorld, startPayoutWorld } from './support/payout-sandbox.ts';
@@ -215,8 +216,7 @@ for (const kind of DATABASE_KINDS) {
       await w?.close();
     });
 
-    const events = async (id: string, type: string) =>
-      (await w.api('GET', `/v1/events?object_id=${id}&type=${type}`)).body.data as Json[];
+    const events = (id: string, type: string) => eventsOf(w.api, id, type);
     const client = async () => w.gateway.ctx.wechat(await loadAccount(w.gateway.ctx, w.accountId), false);
 
     test('a gettransferinfo reply about another number or amount is not adopted, even a final FAILED', async () => {
@@ -289,8 +289,8 @@ for (const kind of DATABASE_KINDS) {
       assert.equal((await w.api('GET', `/v1/redpacks/${sent.body.id}`)).body.status, 'sent');
       const alerts = await events(sent.body.id, 'redpack.query_rejected');
       assert.equal(alerts.length, 1);
-      assert.equal(alerts[0].data.object.reason, 'amount_mismatch');
-      assert.equal(alerts[0].data.object.expected, '150');
+      assert.equal(alerts[0]!.data.object.reason, 'amount_mismatch');
+      assert.equal(alerts[0]!.data.object.expected, '150');
     });
   });
 }

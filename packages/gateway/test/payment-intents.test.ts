@@ -1,14 +1,9 @@
 // PaymentIntents end to end: HTTP → gateway → mock WeChat over HTTPS → real SQLite file / PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
-import { type Harness, type Json, startHarness } from './support/harness.ts';
-
-async function eventsOf(h: Harness, objectId: string, type?: string) {
-  const query = new URLSearchParams({ object_id: objectId, limit: '100', ...(type ? { type } : {}) });
-  const { body } = await h.api('GET', `/v1/events?${query}`);
-  return body.data as { type: string; data: { object: Json } }[];
-}
+import { type Harness, startHarness } from './support/harness.ts';
 
 for (const kind of DATABASE_KINDS) {
   describe(`payment intents on ${kind}`, () => {
@@ -111,7 +106,7 @@ for (const kind of DATABASE_KINDS) {
         const after = await h.api('GET', `/v1/payment_intents/${created.body.id}`);
         assert.equal(after.body.status, 'succeeded');
         assert.equal(after.body.wechat_pay.transaction_id, h.orders.get(outTradeNo)!.transaction_id);
-        assert.equal((await eventsOf(h, created.body.id, 'payment_intent.succeeded')).length, 1);
+        assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 1);
       });
     }
 
@@ -140,9 +135,9 @@ for (const kind of DATABASE_KINDS) {
       );
       assert.equal(created.status, 200, JSON.stringify(created.body));
       assert.equal(created.body.status, 'processing');
-      const rejected = await eventsOf(h, created.body.id, 'payment_intent.notify_rejected');
+      const rejected = await eventsOf(h.api, created.body.id, 'payment_intent.notify_rejected');
       assert.equal(rejected.length, 1);
-      assert.equal((await eventsOf(h, created.body.id, 'payment_intent.succeeded')).length, 0);
+      assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 0);
     });
 
     test('SCAN_CODE waiting for the payer (USERPAYING) is processing until orderquery says SUCCESS', async () => {
@@ -163,7 +158,7 @@ for (const kind of DATABASE_KINDS) {
       await h.postNotify(xml);
       const again = await h.postNotify(xml);
       assert.match(again.text, /SUCCESS/);
-      assert.equal((await eventsOf(h, created.body.id, 'payment_intent.succeeded')).length, 1);
+      assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 1);
     });
 
     test('a forged notify is refused, recorded as notify_rejected, and leaves the intent unchanged', async () => {
@@ -177,7 +172,7 @@ for (const kind of DATABASE_KINDS) {
         (await h.api('GET', `/v1/payment_intents/${created.body.id}`)).body.status,
         'requires_action',
       );
-      const rejected = await eventsOf(h, created.body.id, 'payment_intent.notify_rejected');
+      const rejected = await eventsOf(h.api, created.body.id, 'payment_intent.notify_rejected');
       assert.equal(rejected.length, 1);
       assert.equal(rejected[0]!.data.object.reason, 'signature_invalid');
     });
@@ -193,12 +188,12 @@ for (const kind of DATABASE_KINDS) {
         (await h.api('GET', `/v1/payment_intents/${created.body.id}`)).body.status,
         'requires_action',
       );
-      const rejected = await eventsOf(h, created.body.id, 'payment_intent.notify_rejected');
+      const rejected = await eventsOf(h.api, created.body.id, 'payment_intent.notify_rejected');
       assert.deepEqual(
         rejected.map((e) => e.data.object.reason),
         ['amount_mismatch', 'amount_mismatch'],
       );
-      assert.equal((await eventsOf(h, created.body.id, 'payment_intent.succeeded')).length, 0);
+      assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 0);
     });
 
     test('a notify for another account’s URL is refused (mch_id/appid do not match)', async () => {
@@ -240,7 +235,7 @@ for (const kind of DATABASE_KINDS) {
         after.body.wechat_payloads.map((p: { kind: string }) => p.kind),
         ['prepay', 'query'],
       );
-      assert.equal((await eventsOf(h, created.body.id, 'payment_intent.succeeded')).length, 1);
+      assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 1);
     });
 
     test('client_result ok moves to processing and never to succeeded while WeChat says NOTPAY', async () => {
@@ -258,7 +253,7 @@ for (const kind of DATABASE_KINDS) {
         (r) => r.path === '/pay/orderquery' && r.fields.out_trade_no === created.body.wechat_pay.out_trade_no,
       );
       assert.equal(queried.length, 1, 'an immediate orderquery');
-      assert.equal((await eventsOf(h, created.body.id, 'payment_intent.succeeded')).length, 0);
+      assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 0);
       // The verified notify still completes it.
       await h.postNotify(h.pay(created.body.wechat_pay.out_trade_no));
       assert.equal((await h.api('GET', `/v1/payment_intents/${created.body.id}`)).body.status, 'succeeded');

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { storePayout } from '../src/domain/payout-sending.ts';
 import { type RedpackInput, redpackPayout } from '../src/domain/payouts.ts';
+import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { openid, type PayoutWorld, startPayoutWorld } from './support/payout-sandbox.ts';
 
@@ -29,8 +30,7 @@ for (const kind of DATABASE_KINDS) {
       await w?.close();
     });
 
-    const events = async (id: string, type: string) =>
-      (await w.api('GET', `/v1/events?object_id=${id}&type=${type}`)).body.data as unknown[];
+    const events = (id: string, type: string) => eventsOf(w.api, id, type);
     const fault = (endpoint: string, faultKind: string, count = 2) =>
       w.sandbox.faults.add({ endpoint, kind: faultKind as 'systemerror', count, holdMs: 1500 });
     const redpack = async (id: string) => (await w.api('GET', `/v1/redpacks/${id}`)).body;

@@ -37,3 +37,13 @@ export function apiClient(url: string, key: string): ApiCall {
     return { status: response.status, body: parsed as Json, headers: response.headers };
   };
 }
+
+/** The events written for one object, newest first, optionally of one type. */
+export async function eventsOf(
+  api: ApiCall,
+  objectId: string,
+  type?: string,
+): Promise<{ type: string; data: { object: Json } }[]> {
+  const query = new URLSearchParams({ object_id: objectId, limit: '100', ...(type ? { type } : {}) });
+  return (await api('GET', `/v1/events?${query}`)).body.data;
+}
