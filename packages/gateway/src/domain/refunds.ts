@@ -25,6 +25,7 @@ import {
 } from './refund-state.js';
 import { recordRefundEvents, recordRefundPayload, settleRefund } from './refund-transitions.js';
 import { type RefundView, refundView } from './refund-view.js';
+import { wechatCallLeaseMs } from './wechat-lease.js';
 
 export interface CreateRefundInput {
   payment_intent: string;
@@ -33,9 +34,9 @@ export interface CreateRefundInput {
   metadata?: Record<string, string>;
 }
 
-/** Longer than any WeChat call (the client's timeout), so a send in flight is never raced by a cancel. */
+/** Longer than any WeChat call, retries included, so a send in flight is never raced by a resend or a cancel. */
 function sendLeaseMs(ctx: ServiceContext): number {
-  return ctx.config.wechatTimeoutMs + 30_000;
+  return wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
 }
 
 export function refundNotifyUrl(ctx: ServiceContext, accountId: string): string {
