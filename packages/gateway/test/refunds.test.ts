@@ -339,10 +339,18 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(after.amount_refunded, 0);
       assert.equal(after.refunded, false);
       assert.ok((await eventTypes(created.body.id)).includes('refund.failed'));
-      // The sandbox's own notify for this refund arrives later and must not revive it.
-      await s.sandbox.clock.advance(20);
+      // A later SUCCESS for the same refund (WeChat contradicting itself) must not revive it silently:
+      // the refund stays failed, nothing is reserved again, and the merchant gets an alert.
+      const contradiction = refundNotify(intent, created.body, {
+        total_fee: '200',
+        refund_fee: '120',
+        refund_status: 'SUCCESS',
+        success_time: '2026-01-01 12:00:00',
+      });
+      assert.match(await postRefundNotify(contradiction), /SUCCESS/);
       assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'failed');
       assert.equal((await intentOf(intent.id)).amount_refunded, 0);
+      assert.ok((await eventTypes(created.body.id)).includes('refund.wechat_status_conflict'));
     });
 
     test('a refund notify with another refund_fee is refused and changes nothing; the right one completes it', async () => {

@@ -13,6 +13,7 @@ import type { IntentRow } from '../db/schema.js';
 import type { RefundRow } from '../db/schema-refunds-webhooks.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
+import { recordEvent } from './events.js';
 import { randomToken } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
 import {
@@ -273,7 +274,32 @@ export async function applyWechatRefundStatus(
       : {}),
   };
   const row = await settleRefund(ctx, refund.id, to, patch);
-  return row ? 'applied' : 'unchanged';
+  if (row) return 'applied';
+  // WeChat says the money went back to the payer while our record says it did not: the amount was released to
+  // the intent and may be refunded again. Nothing is changed automatically; the merchant is alerted.
+  const current = await reloadRefund(ctx, refund.id);
+  if (to === 'succeeded' && (current.status === 'failed' || current.status === 'canceled')) {
+    await recordEvent(
+      ctx.db,
+      {
+        accountId: current.account_id,
+        livemode: current.livemode === 1,
+        type: 'refund.wechat_status_conflict',
+        objectId: current.id,
+        data: {
+          status: current.status,
+          wechat_refund_status: result.refund_status,
+          refund_fee: result.refund_fee,
+        },
+      },
+      ctx.now(),
+    );
+    ctx.log.warn(
+      { refund: current.id, status: current.status },
+      'WeChat reports a refund we hold as not paid',
+    );
+  }
+  return 'unchanged';
 }
 
 /** The numbered fields of a refundquery reply that describe `outRefundNo`. */
