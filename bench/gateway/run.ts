@@ -64,6 +64,8 @@ interface Figures {
   requests: number;
   non2xx: number;
   errors: number;
+  /** CPU milliseconds per request in each process (server = gateway + ceiling process), when measured. */
+  cpu?: { server: number; sandbox: number; client: number };
 }
 
 async function load(options: autocannon.Options): Promise<Figures> {
@@ -168,6 +170,25 @@ const median = (xs: number[]) => {
 const loadBefore = loadavg()[0]!;
 const sandbox = await start<SandboxInfo>('sandbox');
 const gateway = await start<GatewayInfo>('gateway', JSON.stringify(sandbox.info), args.synchronous);
+
+async function cpuNow(): Promise<{ server: number; sandbox: number; client: number }> {
+  const [server, sandboxCpu] = await Promise.all([
+    ask<{ micros: number }>(gateway.child, 'cpu'),
+    ask<{ micros: number }>(sandbox.child, 'cpu'),
+  ]);
+  const own = process.cpuUsage();
+  return { server: server.micros, sandbox: sandboxCpu.micros, client: own.user + own.system };
+}
+
+/** Runs a load and adds each process's CPU time per request to its figures. */
+async function withCpu(run: () => Promise<Figures>): Promise<Figures> {
+  const before = await cpuNow();
+  const figures = await run();
+  const after = await cpuNow();
+  const per = (key: keyof typeof before) =>
+    Math.round(((after[key] - before[key]) / 1000 / Math.max(1, figures.requests)) * 1000) / 1000;
+  return { ...figures, cpu: { server: per('server'), sandbox: per('sandbox'), client: per('client') } };
+}
 const { gatewayUrl, ceilingUrl, secretKey, accountId } = gateway.info;
 try {
   // Warm up both paths (JIT, keep-alive connections, SQLite pages).
@@ -179,11 +200,11 @@ try {
   for (let round = 0; round < rounds; round++) {
     // Alternate which goes first, so a noisy neighbour slows both alike.
     if (round % 2 === 0) {
-      ceilingRounds.push(await createLoad(ceilingUrl, secretKey));
-      createRounds.push(await createLoad(gatewayUrl, secretKey));
+      ceilingRounds.push(await withCpu(() => createLoad(ceilingUrl, secretKey)));
+      createRounds.push(await withCpu(() => createLoad(gatewayUrl, secretKey)));
     } else {
-      createRounds.push(await createLoad(gatewayUrl, secretKey));
-      ceilingRounds.push(await createLoad(ceilingUrl, secretKey));
+      createRounds.push(await withCpu(() => createLoad(gatewayUrl, secretKey)));
+      ceilingRounds.push(await withCpu(() => createLoad(ceilingUrl, secretKey)));
     }
   }
   const atRate = await paced(gatewayUrl, secretKey, 200, duration);
@@ -247,11 +268,14 @@ try {
     notify: { ...notify, notifiesPerSec: notify.reqPerSec, sent: bodies.length, succeeded: counts.succeeded },
   };
   if (args.json) console.log(JSON.stringify(report, null, 2));
+  const cpuCell = (f: Figures) => (f.cpu ? `${f.cpu.server} / ${f.cpu.sandbox} / ${f.cpu.client}` : '');
   const row = (name: string, f: Figures) =>
-    `| ${name} | ${f.reqPerSec.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.requests} | ${f.non2xx + f.errors} |`;
+    `| ${name} | ${f.reqPerSec.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.requests} | ${f.non2xx + f.errors} | ${cpuCell(f)} |`;
   console.log(`\n${report.machine}; ${duration} s per run, ${connections} connections\n`);
-  console.log('| run | req/s | p50 ms | p99 ms | requests | non-2xx + errors |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| run | req/s | p50 ms | p99 ms | requests | non-2xx + errors | CPU ms/request: server / sandbox / client |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [i, f] of ceilingRounds.entries())
     console.log(row(`ceiling (bare Fastify → sandbox), round ${i + 1}`, f));
   for (const [i, f] of createRounds.entries()) {

@@ -1,17 +1,20 @@
 // Opens a Kysely instance for DATABASE_URL: `sqlite:PATH` (better-sqlite3) or `postgres://…` (pg).
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigurationError } from '../config.js';
 import type { Database, Db } from './schema.js';
+import { DurableSqliteDialect, type StatementSource, type WalSync } from './sqlite-driver.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
 export interface Connection {
   db: Db;
   dialect: DialectName;
+  /** SQLite in WAL mode: the log syncs that commits wait for. */
+  walSync?: WalSync;
   close(): Promise<void>;
 }
 
@@ -35,7 +38,7 @@ const STATEMENT_CACHE_SIZE = 500;
  * between calls. A statement still being iterated (`busy`, a streamed select) is never handed out again:
  * the caller gets a fresh one. The cache is bounded (least recently used out) and holds SQL, not data.
  */
-export function cachingStatements(database: SQLite.Database, size = STATEMENT_CACHE_SIZE): SqliteDatabase {
+export function cachingStatements(database: SQLite.Database, size = STATEMENT_CACHE_SIZE): StatementSource {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => {
@@ -70,13 +73,18 @@ export function connect(databaseUrl: string): Connection {
       );
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const database = new SQLite(path);
-    database.pragma('journal_mode = WAL');
+    const wal = database.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+    // In WAL mode the driver syncs the log after each commit, off the event loop (see sqlite-driver.ts);
+    // otherwise (an in-memory database) SQLite syncs inside COMMIT itself.
+    database.pragma(`synchronous = ${wal ? 'NORMAL' : 'FULL'}`);
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: cachingStatements(database) }),
+    const durable = new DurableSqliteDialect({
+      database: cachingStatements(database),
+      walPath: wal ? `${resolve(path)}-wal` : undefined,
     });
-    return { db, dialect, close: () => db.destroy() };
+    const db = new Kysely<Database>({ dialect: durable });
+    return { db, dialect, walSync: durable.driver.walSync, close: () => db.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: databaseUrl,

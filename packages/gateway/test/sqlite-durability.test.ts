@@ -1,0 +1,220 @@
+// The SQLite driver: a commit resolves only once the write-ahead log holding it is synced to disk, the sync
+// runs off the event loop without holding the connection, and a failed sync stops every later write.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { cachingStatements, connect } from '../src/db/connect.ts';
+import { DurabilityError, DurableSqliteDialect } from '../src/db/sqlite-driver.ts';
+
+interface Tables {
+  t: { n: number };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'wxpay-durability-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** A database on a real file in WAL mode whose log syncs wait until the test lets them finish. */
+async function open() {
+  const path = join(dir, `db-${files++}.sqlite`);
+  const database = new SQLite(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  const held: { release: () => void }[] = [];
+  let calls = 0;
+  let fail: Error | undefined;
+  const dialect = new DurableSqliteDialect({
+    database: cachingStatements(database),
+    walPath: `${path}-wal`,
+    // The real fdatasync is exercised through connect() below; here the test decides when a sync finishes.
+    syncFile: async (_file: FileHandle) => {
+      calls++;
+      await new Promise<void>((resolve) => held.push({ release: resolve }));
+      if (fail) throw fail;
+    },
+  });
+  const db = new Kysely<Tables>({ dialect });
+  // The create table is a write and waits for its sync: let it finish so each test starts with nothing pending.
+  const created = sql`create table t (n integer not null)`.execute(db);
+  await until(() => held.length > 0);
+  held.shift()!.release();
+  await created;
+  return {
+    db,
+    walSync: dialect.driver.walSync!,
+    held,
+    calls: () => calls,
+    /** From now on, every sync fails with `error`. */
+    failWith: (error: Error) => {
+      fail = error;
+    },
+    /** Waits until a sync has started, then lets it finish. */
+    releaseNext: async () => {
+      await until(() => held.length > 0);
+      held.shift()!.release();
+      await settle();
+    },
+    /** Lets every sync started so far finish. */
+    releaseAll: async () => {
+      while (held.length) held.shift()!.release();
+      await settle();
+    },
+  };
+}
+
+/** Waits (at most 5 s) until `condition` holds: the first sync also opens the log file on the thread pool. */
+async function until(condition: () => boolean) {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Lets pending promise callbacks and I/O callbacks run. */
+async function settle() {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function track<T>(promise: Promise<T>) {
+  const state = { done: false, error: undefined as unknown, promise };
+  promise.then(
+    () => {
+      state.done = true;
+    },
+    (error) => {
+      state.done = true;
+      state.error = error;
+    },
+  );
+  return state;
+}
+
+describe('SQLite durable commits', () => {
+  test('a transaction resolves only after the log holding its commit has been synced', async () => {
+    const { db, held, calls, releaseAll } = await open();
+    const before = calls();
+    const insert = track(db.transaction().execute((trx) => trx.insertInto('t').values({ n: 1 }).execute()));
+    await until(() => calls() === before + 1);
+    assert.equal(insert.done, false, 'the transaction must wait for its sync');
+    // The row is committed (visible), just not yet promised durable.
+    assert.equal((await db.selectFrom('t').selectAll().execute()).length, 1);
+    held.shift()!.release();
+    await until(() => insert.done);
+    assert.equal(insert.error, undefined);
+    await releaseAll();
+    await db.destroy();
+  });
+
+  test('waiting for the disk does not hold the connection: the next transaction runs meanwhile', async () => {
+    const { db, releaseNext } = await open();
+    const first = track(db.transaction().execute((trx) => trx.insertInto('t').values({ n: 1 }).execute()));
+    await settle();
+    assert.equal(first.done, false);
+    let secondRan = false;
+    const second = track(
+      db.transaction().execute(async (trx) => {
+        secondRan = true;
+        const rows = await trx.selectFrom('t').select('n').execute();
+        await trx
+          .insertInto('t')
+          .values({ n: rows.length + 1 })
+          .execute();
+      }),
+    );
+    await settle();
+    assert.equal(secondRan, true, 'the second transaction got the connection while the first waited');
+    assert.equal(first.done, false);
+    assert.equal(second.done, false);
+    await releaseNext();
+    await releaseNext();
+    await until(() => first.done && second.done);
+    assert.equal(first.error ?? second.error, undefined);
+    await db.destroy();
+  });
+
+  test('commits made while a sync runs share the next sync', async () => {
+    const { db, held, calls, walSync, releaseAll } = await open();
+    const base = calls();
+    const first = track(db.insertInto('t').values({ n: 0 }).execute());
+    await until(() => calls() === base + 1);
+    const rest = [1, 2, 3, 4, 5].map((n) =>
+      track(db.transaction().execute((trx) => trx.insertInto('t').values({ n }).execute())),
+    );
+    await settle();
+    // All five committed while the first sync was held; none started a sync of its own.
+    assert.equal(calls(), base + 1);
+    held.shift()!.release();
+    await until(() => first.done && calls() === base + 2);
+    await settle();
+    assert.equal(calls(), base + 2, 'one more sync covers the five commits');
+    assert.equal(
+      rest.some((r) => r.done),
+      false,
+    );
+    const syncsBefore = walSync.syncs;
+    await releaseAll();
+    await until(() => rest.every((r) => r.done));
+    assert.equal(walSync.syncs, syncsBefore + 1);
+    assert.equal(
+      rest.every((r) => r.error === undefined),
+      true,
+    );
+    await db.destroy();
+  });
+
+  test('a write outside a transaction waits for its sync; a read does not', async () => {
+    const { db, releaseAll } = await open();
+    const write = track(db.insertInto('t').values({ n: 7 }).execute());
+    await settle();
+    assert.equal(write.done, false);
+    const read = await db.selectFrom('t').select('n').execute();
+    assert.deepEqual(read, [{ n: 7 }]);
+    await releaseAll();
+    await until(() => write.done);
+    assert.equal(write.error, undefined);
+    await db.destroy();
+  });
+
+  test('a failed sync fails that commit and every later write, with an error that says what to do', async () => {
+    const { db, failWith, releaseNext } = await open();
+    failWith(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const insert = track(db.transaction().execute((trx) => trx.insertInto('t').values({ n: 1 }).execute()));
+    await releaseNext();
+    await until(() => insert.done);
+    assert.ok(insert.error instanceof DurabilityError, String(insert.error));
+    assert.match(
+      (insert.error as Error).message,
+      /could not be synced to disk \(EIO: i\/o error, fdatasync\).*check the disk, then restart/,
+    );
+    await assert.rejects(db.insertInto('t').values({ n: 2 }).execute(), DurabilityError);
+    // Reads still answer.
+    assert.equal((await db.selectFrom('t').selectAll().execute()).length, 2);
+    await db.destroy();
+  });
+
+  test('connect() puts a file database in WAL mode and really syncs the log after commits', async () => {
+    const path = join(dir, 'connect.sqlite');
+    const connection = connect(`sqlite:${path}`);
+    const db = connection.db as unknown as Kysely<Tables>;
+    await sql`create table t (n integer not null)`.execute(db);
+    const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(db);
+    assert.equal(mode.rows[0]?.journal_mode, 'wal');
+    const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(db);
+    assert.equal(sync.rows[0]?.synchronous, 1, 'NORMAL: the driver syncs the log itself');
+    const walSync = connection.walSync!;
+    const before = walSync.syncs;
+    await db.transaction().execute((trx) => trx.insertInto('t').values({ n: 1 }).execute());
+    assert.equal(walSync.syncs, before + 1, 'the commit waited for a real fdatasync of the log');
+    await connection.close();
+    // The committed row is in the file, read by another connection.
+    const check = new SQLite(path, { readonly: true });
+    assert.deepEqual(check.prepare('select n from t').all(), [{ n: 1 }]);
+    check.close();
+  });
+});
