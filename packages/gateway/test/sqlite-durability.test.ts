@@ -1,7 +1,7 @@
 // The SQLite driver: a commit resolves only once the write-ahead log holding it is synced to disk, the sync
 // runs off the event loop without holding the connection, and a failed sync stops every later write.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +215,30 @@ describe('SQLite durable commits', () => {
     // The committed row is in the file, read by another connection.
     const check = new SQLite(path, { readonly: true });
     assert.deepEqual(check.prepare('select n from t').all(), [{ n: 1 }]);
+    check.close();
+  });
+});
+
+describe('SQLite checkpoints on a worker thread', () => {
+  test('after the first commits, a worker copies the log into the database file; the connection only keeps a backstop', async () => {
+    const path = join(dir, 'checkpoints.sqlite');
+    const connection = connect(`sqlite:${path}`);
+    const db = connection.db as unknown as Kysely<{ t: { n: number; pad: string } }>;
+    await sql`create table t (n integer not null, pad text not null)`.execute(db);
+    const pad = 'x'.repeat(2000);
+    for (let n = 0; n < 400; n++)
+      await db.transaction().execute((trx) => trx.insertInto('t').values({ n, pad }).execute());
+    const driver = connection.sqliteDriver!;
+    assert.ok(driver.checkpointer, 'the worker starts once the connection has committed 200 times');
+    const backstop = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
+    assert.equal(backstop.rows[0]?.wal_autocheckpoint, 10_000);
+    // 400 rows of 2 KB are ~200 pages: far below the backstop, so only the worker can have copied them.
+    await until(() => driver.checkpointer!.checkpoints > 0);
+    assert.equal(driver.checkpointer!.lastError, undefined);
+    await until(() => statSync(path).size > 400 * 2000);
+    await connection.close();
+    const check = new SQLite(path, { readonly: true });
+    assert.equal((check.prepare('select count(*) as c from t').get() as { c: number }).c, 400);
     check.close();
   });
 });

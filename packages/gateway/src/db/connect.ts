@@ -6,15 +6,21 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigurationError } from '../config.js';
 import type { Database, Db } from './schema.js';
-import { DurableSqliteDialect, type StatementSource, type WalSync } from './sqlite-driver.js';
+import {
+  DurableSqliteDialect,
+  type DurableSqliteDriver,
+  type StatementSource,
+  type WalSync,
+} from './sqlite-driver.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
 export interface Connection {
   db: Db;
   dialect: DialectName;
-  /** SQLite in WAL mode: the log syncs that commits wait for. */
+  /** SQLite in WAL mode: the log syncs that commits wait for, and the checkpoint worker once it runs. */
   walSync?: WalSync;
+  sqliteDriver?: DurableSqliteDriver;
   close(): Promise<void>;
 }
 
@@ -31,6 +37,9 @@ const INT8_OID = 20;
 
 /** How many distinct SQL texts keep a prepared statement; the gateway's queries are a few hundred shapes. */
 const STATEMENT_CACHE_SIZE = 500;
+
+/** A connection that has committed this often gets a checkpoint worker (see db/checkpointer.ts). */
+const CHECKPOINT_WORKER_AFTER_COMMITS = 200;
 
 /**
  * Kysely's SqliteDialect prepares every statement anew. better-sqlite3 runs a statement to completion
@@ -82,9 +91,18 @@ export function connect(databaseUrl: string): Connection {
     const durable = new DurableSqliteDialect({
       database: cachingStatements(database),
       walPath: wal ? `${resolve(path)}-wal` : undefined,
+      checkpointInWorker: wal
+        ? { databasePath: resolve(path), afterCommits: CHECKPOINT_WORKER_AFTER_COMMITS }
+        : undefined,
     });
     const db = new Kysely<Database>({ dialect: durable });
-    return { db, dialect, walSync: durable.driver.walSync, close: () => db.destroy() };
+    return {
+      db,
+      dialect,
+      walSync: durable.driver.walSync,
+      sqliteDriver: durable.driver,
+      close: () => db.destroy(),
+    };
   }
   const pool = new pg.Pool({
     connectionString: databaseUrl,

@@ -34,6 +34,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
+import { BACKSTOP_CHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
 
 /** Where statements come from: the database itself, or a cache of prepared statements in front of it. */
 export interface StatementSource {
@@ -51,6 +52,11 @@ export interface DurableSqliteOptions {
   walPath: string | undefined;
   /** Makes the log's written pages durable; fdatasync by default. */
   syncFile?: (file: FileHandle) => Promise<void>;
+  /**
+   * Moves checkpoints to a worker thread (see checkpointer.ts) once this many commits have been made, so that a
+   * short-lived connection (a migration, a test) never starts one.
+   */
+  checkpointInWorker?: { databasePath: string; afterCommits: number };
 }
 
 export class DurabilityError extends Error {
@@ -170,9 +176,13 @@ export class DurableSqliteDriver implements Driver {
   readonly #database: StatementSource;
   readonly #mutex = new Mutex();
   readonly walSync: WalSync | undefined;
+  readonly #checkpointInWorker: DurableSqliteOptions['checkpointInWorker'];
+  #commits = 0;
+  checkpointer: Checkpointer | undefined;
 
   constructor(options: DurableSqliteOptions) {
     this.#database = options.database;
+    this.#checkpointInWorker = options.checkpointInWorker;
     this.walSync =
       options.walPath === undefined
         ? undefined
@@ -220,6 +230,11 @@ export class DurableSqliteDriver implements Driver {
     const acquisition = connection as Acquisition;
     if (acquisition.released) return;
     acquisition.released = true;
+    if (acquisition.needsSync && ++this.#commits === this.#checkpointInWorker?.afterCommits) {
+      // Still holding the connection: from now on its own automatic checkpoint is only a backstop.
+      this.#database.prepare(`pragma wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`).run();
+      this.checkpointer = new Checkpointer(this.#checkpointInWorker.databasePath);
+    }
     // The next caller may use the connection while this one waits for the disk.
     acquisition.unlock();
     if (acquisition.needsSync && this.walSync) await this.walSync.afterCommit();
@@ -228,6 +243,7 @@ export class DurableSqliteDriver implements Driver {
   async destroy(): Promise<void> {
     const unlock = await this.#mutex.lock();
     try {
+      await this.checkpointer?.close();
       await this.walSync?.close();
       this.#database.close();
     } finally {
