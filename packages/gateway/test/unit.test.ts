@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
 import { type ConfigurationError, loadConfig, resolveConfig } from '../src/config.ts';
-import { cachingStatements } from '../src/db/connect.ts';
+import { cachingStatements, connect } from '../src/db/connect.ts';
+import { insertRow } from '../src/db/insert-row.ts';
+import { migrate } from '../src/db/migrations.ts';
 import type { ApiError } from '../src/domain/errors.ts';
 import { checkAmount, DEFAULT_FX_USD_PER_UNIT } from '../src/domain/money.ts';
 import { canApply, nextQueryAt } from '../src/domain/state.ts';
@@ -134,5 +137,33 @@ describe('SQLite prepared-statement cache', () => {
     iterator.return?.();
     assert.equal(cached.prepare('select n from t order by n'), select);
     cached.close();
+  });
+});
+
+describe('insertRow', () => {
+  test('binds each row to SQL compiled once per table and column list; undefined columns and SQL values still work', async () => {
+    const connection = connect('sqlite::memory:');
+    const db = connection.db;
+    await migrate(db);
+    const base = { account_id: 'acct_1', livemode: 0, type: 't', object_id: null, created: 1, data: '{}' };
+    await insertRow(db, 'events', { ...base, id: 'evt_1', request_id: 'req_1' });
+    // Same columns, other values: the cached text, new parameters.
+    await insertRow(db, 'events', { ...base, id: 'evt_2', request_id: 'req_2', created: 2 });
+    // An undefined column is left out, as Kysely does (its own column list, its own text).
+    await insertRow(db, 'events', { ...base, id: 'evt_3', request_id: undefined, created: 3 });
+    // A value that is an SQL expression goes through Kysely.
+    await insertRow(db, 'events', { ...base, id: 'evt_4', created: sql<number>`1 + 3` as unknown as number });
+    const rows = await db
+      .selectFrom('events')
+      .select(['id', 'created', 'request_id'])
+      .orderBy('created')
+      .execute();
+    assert.deepEqual(rows, [
+      { id: 'evt_1', created: 1, request_id: 'req_1' },
+      { id: 'evt_2', created: 2, request_id: 'req_2' },
+      { id: 'evt_3', created: 3, request_id: null },
+      { id: 'evt_4', created: 4, request_id: null },
+    ]);
+    await connection.close();
   });
 });

@@ -1,4 +1,5 @@
 // The events outbox: rows written in the same transaction as the change they describe, and listed by the API.
+import { insertRow } from '../db/insert-row.js';
 import type { Db } from '../db/schema.js';
 import type { AuthContext } from './context.js';
 import { newId } from './ids.js';
@@ -18,20 +19,17 @@ export interface NewEvent {
 export async function recordEvent(db: Db, event: NewEvent, now: number): Promise<string> {
   const id = newId('evt');
   const request = currentRequest();
-  await db
-    .insertInto('events')
-    .values({
-      id,
-      account_id: event.accountId,
-      livemode: event.livemode ? 1 : 0,
-      type: event.type,
-      object_id: event.objectId,
-      data: JSON.stringify(event.data),
-      created: now,
-      request_id: request?.id ?? null,
-      idempotency_key: request?.idempotency_key ?? null,
-    })
-    .execute();
+  await insertRow(db, 'events', {
+    id,
+    account_id: event.accountId,
+    livemode: event.livemode ? 1 : 0,
+    type: event.type,
+    object_id: event.objectId,
+    data: JSON.stringify(event.data),
+    created: now,
+    request_id: request?.id ?? null,
+    idempotency_key: request?.idempotency_key ?? null,
+  });
   return id;
 }
 

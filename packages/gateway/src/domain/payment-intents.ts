@@ -1,5 +1,6 @@
 // PaymentIntents: create, confirm (the WeChat call each terminal type needs), retrieve, list, cancel, client_result.
 import { BusinessError, mwebUrlWithRedirect, type WechatPay, WechatPayError } from '@wxpay/sdk';
+import { insertRow } from '../db/insert-row.js';
 import type { AccountRow, IntentRow } from '../db/schema.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
@@ -137,7 +138,7 @@ export async function createIntent(
   };
   const insert = (stored: IntentRow) =>
     ctx.db.transaction().execute(async (trx) => {
-      await trx.insertInto('payment_intents').values(stored).execute();
+      await insertRow(trx, 'payment_intents', stored);
       await recordEvent(
         trx,
         {

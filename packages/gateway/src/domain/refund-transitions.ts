@@ -1,5 +1,6 @@
 // Conditional state changes of a refund, each with its events (and the intent's refund total) in one transaction.
 import type { Updateable } from 'kysely';
+import { insertRow } from '../db/insert-row.js';
 import type { Db } from '../db/schema.js';
 import type { RefundRow, RefundsTable } from '../db/schema-refunds-webhooks.js';
 import type { ServiceContext } from './context.js';
@@ -16,10 +17,13 @@ export async function recordRefundPayload(
   body: string,
   now: number,
 ): Promise<void> {
-  await db
-    .insertInto('wechat_payloads')
-    .values({ id: newId('pl'), intent_id: refund.payment_intent, kind, body, created: now })
-    .execute();
+  await insertRow(db, 'wechat_payloads', {
+    id: newId('pl'),
+    intent_id: refund.payment_intent,
+    kind,
+    body,
+    created: now,
+  });
 }
 
 /** Writes `refund.<type>` and `charge.refund.updated` (for clients built for WooshPay) for a refund row. */

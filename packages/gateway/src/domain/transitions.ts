@@ -1,5 +1,6 @@
 // Conditional state changes of an intent, each with its event and WeChat payload in one transaction.
 import { sql, type Updateable } from 'kysely';
+import { insertRow } from '../db/insert-row.js';
 import type { Db, IntentRow, PaymentIntentsTable } from '../db/schema.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
@@ -23,10 +24,7 @@ export async function recordPayload(
   body: string,
   now: number,
 ): Promise<void> {
-  await db
-    .insertInto('wechat_payloads')
-    .values({ id: newId('pl'), intent_id: intentId, kind, body, created: now })
-    .execute();
+  await insertRow(db, 'wechat_payloads', { id: newId('pl'), intent_id: intentId, kind, body, created: now });
 }
 
 export interface TransitionOptions {
