@@ -1,5 +1,6 @@
-// Gateway benchmark: WEB intents end to end (gateway → sandbox → SQLite) against a bare Fastify route making the
-// same sandbox call (the ceiling), the gateway's latency at a fixed 200 req/s, and notify ingestion.
+// Gateway benchmark: WEB intents end to end (gateway → sandbox → SQLite, or PostgreSQL with --pg URL) against a
+// bare Fastify route making the same sandbox call (the ceiling), the gateway's latency at a fixed 200 req/s, and
+// notify ingestion. Each run also reports each process's CPU per request, and the whole machine's.
 // Run: npm --prefix bench/gateway install && npm --prefix bench/gateway run bench [-- --duration 10 --connections 10]
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,6 +20,8 @@ const { values: args } = parseArgs({
     notifies: { type: 'string', default: '3000' },
     json: { type: 'boolean', default: false },
     synchronous: { type: 'string', default: '' },
+    // The gateway on PostgreSQL instead of SQLite: a fresh database on the server this URL names.
+    pg: { type: 'string', default: '' },
   },
 });
 const duration = Number(args.duration);
@@ -38,6 +41,7 @@ function start<T>(role: string, ...rest: string[]): Promise<{ child: ChildProces
         : []),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: args.pg ? { ...process.env, WXPAY_TEST_PG_URL: args.pg } : process.env,
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
@@ -64,8 +68,11 @@ interface Figures {
   requests: number;
   non2xx: number;
   errors: number;
-  /** CPU milliseconds per request in each process (server = gateway + ceiling process), when measured. */
-  cpu?: { server: number; sandbox: number; client: number };
+  /**
+   * CPU milliseconds per request in each process (server = gateway + ceiling process) and on the whole machine
+   * (PostgreSQL's processes included), when measured.
+   */
+  cpu?: { server: number; sandbox: number; client: number; machine: number };
 }
 
 async function load(options: autocannon.Options): Promise<Figures> {
@@ -169,15 +176,32 @@ const median = (xs: number[]) => {
 
 const loadBefore = loadavg()[0]!;
 const sandbox = await start<SandboxInfo>('sandbox');
-const gateway = await start<GatewayInfo>('gateway', JSON.stringify(sandbox.info), args.synchronous);
+const databaseKind = args.pg ? 'postgres' : 'sqlite';
+const databaseName = args.pg ? 'PostgreSQL' : 'SQLite';
+const gateway = await start<GatewayInfo>(
+  'gateway',
+  JSON.stringify(sandbox.info),
+  databaseKind,
+  args.synchronous,
+);
 
-async function cpuNow(): Promise<{ server: number; sandbox: number; client: number }> {
+async function cpuNow(): Promise<{ server: number; sandbox: number; client: number; machine: number }> {
   const [server, sandboxCpu] = await Promise.all([
     ask<{ micros: number }>(gateway.child, 'cpu'),
     ask<{ micros: number }>(sandbox.child, 'cpu'),
   ]);
   const own = process.cpuUsage();
-  return { server: server.micros, sandbox: sandboxCpu.micros, client: own.user + own.system };
+  // Busy time of every core, in ms: os.cpus() counts since boot.
+  const machineMs = cpus().reduce(
+    (sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq,
+    0,
+  );
+  return {
+    server: server.micros,
+    sandbox: sandboxCpu.micros,
+    client: own.user + own.system,
+    machine: machineMs * 1000,
+  };
 }
 
 /** Runs a load and adds each process's CPU time per request to its figures. */
@@ -187,7 +211,10 @@ async function withCpu(run: () => Promise<Figures>): Promise<Figures> {
   const after = await cpuNow();
   const per = (key: keyof typeof before) =>
     Math.round(((after[key] - before[key]) / 1000 / Math.max(1, figures.requests)) * 1000) / 1000;
-  return { ...figures, cpu: { server: per('server'), sandbox: per('sandbox'), client: per('client') } };
+  return {
+    ...figures,
+    cpu: { server: per('server'), sandbox: per('sandbox'), client: per('client'), machine: per('machine') },
+  };
 }
 const { gatewayUrl, ceilingUrl, secretKey, accountId } = gateway.info;
 try {
@@ -268,18 +295,19 @@ try {
     notify: { ...notify, notifiesPerSec: notify.reqPerSec, sent: bodies.length, succeeded: counts.succeeded },
   };
   if (args.json) console.log(JSON.stringify(report, null, 2));
-  const cpuCell = (f: Figures) => (f.cpu ? `${f.cpu.server} / ${f.cpu.sandbox} / ${f.cpu.client}` : '');
+  const cpuCell = (f: Figures) =>
+    f.cpu ? `${f.cpu.server} / ${f.cpu.sandbox} / ${f.cpu.client} / ${f.cpu.machine}` : '';
   const row = (name: string, f: Figures) =>
     `| ${name} | ${f.reqPerSec.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.requests} | ${f.non2xx + f.errors} | ${cpuCell(f)} |`;
   console.log(`\n${report.machine}; ${duration} s per run, ${connections} connections\n`);
   console.log(
-    '| run | req/s | p50 ms | p99 ms | requests | non-2xx + errors | CPU ms/request: server / sandbox / client |',
+    '| run | req/s | p50 ms | p99 ms | requests | non-2xx + errors | CPU ms/request: server / sandbox / client / machine |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [i, f] of ceilingRounds.entries())
     console.log(row(`ceiling (bare Fastify → sandbox), round ${i + 1}`, f));
   for (const [i, f] of createRounds.entries()) {
-    console.log(row(`create WEB intent (gateway → sandbox → SQLite), round ${i + 1}`, f));
+    console.log(row(`create WEB intent (gateway → sandbox → ${databaseName}), round ${i + 1}`, f));
   }
   console.log(row('create, paced at 200 req/s', atRate));
   console.log(row('ceiling, paced at 200 req/s', ceilingAtRate));

@@ -1,14 +1,12 @@
 // The bench's server processes: `sandbox` (the WeChat simulator) and `gateway` (the gateway on a fresh SQLite
 // file, plus the ceiling: a bare Fastify route making the same unifiedorder call to the sandbox, no database).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startSandbox } from '@wxpay/sandbox';
 import { WechatPay } from '@wxpay/sdk';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { buildGateway, createAccount, createApiKey } from '../../packages/gateway/src/index.ts';
+import { createTestDatabase, type DatabaseKind } from '../../packages/gateway/test/support/databases.ts';
 
 export interface SandboxInfo {
   url: string;
@@ -46,15 +44,20 @@ async function sandboxRole(): Promise<void> {
   });
 }
 
-async function gatewayRole(sandbox: SandboxInfo, synchronous: string | undefined): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'wxpay-bench-gateway-'));
+async function gatewayRole(
+  sandbox: SandboxInfo,
+  kind: DatabaseKind,
+  synchronous: string | undefined,
+): Promise<void> {
+  // A fresh SQLite file, or a fresh PostgreSQL database on the server WXPAY_TEST_PG_URL names.
+  const database = await createTestDatabase(kind);
   const gateway = await buildGateway({
-    databaseUrl: `sqlite:${join(dir, 'gateway.sqlite')}`,
+    databaseUrl: database.url,
     testWechat: { baseUrl: sandbox.url, ca: sandbox.caCert },
   });
   // The gateway runs SQLite at synchronous=NORMAL and fdatasyncs the log off the event loop before a commit
   // resolves (db/sqlite-driver.ts); --synchronous FULL adds SQLite's own fsync inside COMMIT, for comparison.
-  if (synchronous)
+  if (synchronous && kind === 'sqlite')
     await sql.raw(`PRAGMA synchronous = ${synchronous.replace(/\W/g, '')}`).execute(gateway.ctx.db);
   const gatewayUrl = await gateway.listen();
   const { id: accountId } = await createAccount(gateway.ctx.db, {
@@ -128,7 +131,7 @@ async function gatewayRole(sandbox: SandboxInfo, synchronous: string | undefined
       await ceiling.close();
       await client.close();
       await gateway.close();
-      rmSync(dir, { recursive: true, force: true });
+      await database.drop();
       process.exit(0);
     }
   });
@@ -141,5 +144,9 @@ function wechatTime(ms: number): string {
 const role = process.argv[2];
 if (role === 'sandbox') await sandboxRole();
 else if (role === 'gateway')
-  await gatewayRole(JSON.parse(process.argv[3]!) as SandboxInfo, process.argv[4] || undefined);
+  await gatewayRole(
+    JSON.parse(process.argv[3]!) as SandboxInfo,
+    process.argv[4] as DatabaseKind,
+    process.argv[5] || undefined,
+  );
 else throw new Error(`unknown role ${role}`);
