@@ -17,5 +17,6 @@ import './browser/dashboard.test.ts';
 import './refunds.test.ts';
 import './webhooks.test.ts';
 import './payout-crash.test.ts';
+import './idempotency-recovery.test.ts';
 import './compat-sandbox.test.ts';
 import './test-mode.test.ts';

@@ -5,6 +5,7 @@ import { checkoutMigration } from './migration-checkout.js';
 import { confirmLeaseMigration } from './migration-confirm-lease.js';
 import { dealViewMigration } from './migration-deal-view.js';
 import { eventRequestMigration } from './migration-event-request.js';
+import { idempotencyObjectMigration } from './migration-idempotency-object.js';
 import { payoutsMigration } from './migration-payouts.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
 
@@ -139,6 +140,7 @@ const migrations: Record<string, Migration> = {
   '006_api_key_revocation': apiKeyRevocationMigration,
   '007_confirm_lease': confirmLeaseMigration,
   '008_event_request': eventRequestMigration,
+  '009_idempotency_object': idempotencyObjectMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

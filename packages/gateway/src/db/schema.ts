@@ -102,7 +102,10 @@ export interface IdempotencyKeysTable {
   state: string;
   response_status: number | null;
   response_body: string | null;
+  /** When the key was claimed; a takeover of an abandoned key sets it anew, which fences the old request out. */
   created: number;
+  /** The object the request created, recorded in the creating transaction. */
+  object_id: string | null;
 }
 
 export interface MigrationsMarker {

@@ -5,6 +5,7 @@ import type { AccountRow, IntentRow } from '../db/schema.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
 import { recordEvent } from './events.js';
+import { linkToIdempotencyKey } from './idempotency.js';
 import { newId } from './ids.js';
 import { type IntentView, intentView } from './intent-view.js';
 import { checkAmount, isCurrency } from './money.js';
@@ -139,6 +140,7 @@ export async function createIntent(
   const insert = (stored: IntentRow) =>
     ctx.db.transaction().execute(async (trx) => {
       await insertRow(trx, 'payment_intents', stored);
+      await linkToIdempotencyKey(trx, id);
       await recordEvent(
         trx,
         {

@@ -17,6 +17,7 @@ import type { PayoutRow, PayoutsTable } from '../db/schema-payouts.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError } from './errors.js';
 import { recordEvent } from './events.js';
+import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import {
   ACCEPTED_STATUS,
@@ -71,7 +72,10 @@ export function requireCertificate(account: AccountRow): void {
   }
 }
 
-/** Step 1 alone: stores the record as `sending` with its WeChat number. Its own statement, no event. */
+/**
+ * Step 1 alone: stores the record as `sending` with its WeChat number (no event), in one transaction with its
+ * link to the request's Idempotency-Key.
+ */
 export async function storePayout(
   ctx: ServiceContext,
   auth: AuthContext,
@@ -113,7 +117,10 @@ export async function storePayout(
     created: now,
     updated: now,
   };
-  await ctx.db.insertInto('payouts').values(row).execute();
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.insertInto('payouts').values(row).execute();
+    await linkToIdempotencyKey(trx, row.id);
+  });
   return row;
 }
 

@@ -14,6 +14,7 @@ import type { RefundRow } from '../db/schema-refunds-webhooks.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
 import { recordEvent } from './events.js';
+import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
 import {
@@ -155,6 +156,7 @@ export async function createRefund(
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return false;
     await trx.insertInto('refunds').values(row).execute();
+    await linkToIdempotencyKey(trx, id);
     await recordRefundEvents(trx, row, 'refund.created', now);
     return true;
   });

@@ -1,10 +1,24 @@
 // The API request being served, carried through async calls so that every event written on its behalf can
-// name it ({ request: { id, idempotency_key } }) without threading it through each service function.
+// name it ({ request: { id, idempotency_key } }), and the object it creates can be recorded on its
+// Idempotency-Key, without threading it through each service function.
 import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** The Idempotency-Key a request holds (see domain/idempotency.ts). */
+export interface IdempotencyClaim {
+  accountId: string;
+  livemode: boolean;
+  key: string;
+  /** The key row's `created` when this request claimed it: the fence against a takeover. */
+  claimed: number;
+  /** The id prefix of the object the route creates (`pi`, `re`, `tr`, …), or null. */
+  creates: string | null;
+  linked: boolean;
+}
 
 export interface RequestInfo {
   id: string | null;
   idempotency_key: string | null;
+  idempotency?: IdempotencyClaim;
 }
 
 const storage = new AsyncLocalStorage<RequestInfo>();

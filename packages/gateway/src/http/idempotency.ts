@@ -1,24 +1,56 @@
-// Idempotency-Key on POST, with Stripe's semantics: same key and body replays, another body or a concurrent duplicate is a 409.
+// Idempotency-Key on POST, with Stripe's semantics: same key and body replays, another body or a concurrent
+// duplicate is a 409. A key whose request died without answering is recovered (see domain/idempotency.ts).
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import type { ServiceContext } from '../domain/context.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IdempotencyKeysTable } from '../db/schema.js';
+import type { AuthContext, ServiceContext } from '../domain/context.js';
 import { ApiError } from '../domain/errors.js';
+import { abandonedAfterMs, keyInUse } from '../domain/idempotency.js';
+import { retrieveIntent } from '../domain/payment-intents.js';
+import { couponView, redpackView, transferView } from '../domain/payout-view.js';
+import { retrievePayout } from '../domain/payouts.js';
+import { retrieveRefund } from '../domain/refunds.js';
 import { currentRequest } from '../domain/request-context.js';
+
+type View = (ctx: ServiceContext, auth: AuthContext, id: string) => Promise<unknown>;
+
+/**
+ * The routes whose object is recorded on their key: the id prefix each creates and how to answer that object
+ * as the route does. Other POSTs create nothing that moves money, or change an existing object conditionally,
+ * and are simply run again by a retry that takes an abandoned key over.
+ */
+const CREATES: Record<string, { prefix: string; view: View }> = {
+  '/v1/payment_intents': { prefix: 'pi', view: (ctx, auth, id) => retrieveIntent(ctx, auth, id) },
+  '/v1/refunds': { prefix: 're', view: retrieveRefund },
+  '/v1/redpacks': {
+    prefix: 'rp',
+    view: async (ctx, auth, id) => redpackView(await retrievePayout(ctx, auth, 'redpack', id)),
+  },
+  '/v1/transfers': {
+    prefix: 'tr',
+    view: async (ctx, auth, id) => transferView(await retrievePayout(ctx, auth, 'transfer', id)),
+  },
+  '/v1/coupons': {
+    prefix: 'cpn',
+    view: async (ctx, auth, id) => couponView(await retrievePayout(ctx, auth, 'coupon', id)),
+  },
+};
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotencyKey: string | undefined;
+    /** The Idempotency-Key this request holds, and the key's `created` when it claimed it. */
+    idempotencyClaim: { key: string; claimed: number } | undefined;
   }
 }
 
-function requestHash(method: string, path: string, body: unknown): string {
+export function requestHash(method: string, path: string, body: unknown): string {
   return createHash('sha256')
     .update(`${method} ${path}\n${JSON.stringify(body ?? null)}`)
     .digest('hex');
 }
 
 export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): void {
-  app.decorateRequest('idempotencyKey', undefined);
+  app.decorateRequest('idempotencyClaim', undefined);
   app.addHook('preHandler', async (request, reply) => {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || key === undefined || !request.auth) return;
@@ -33,6 +65,7 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
     }
     const { accountId, livemode } = request.auth;
     const hash = requestHash(request.method, request.url.split('?')[0] ?? '', request.body);
+    const now = ctx.now();
     const inserted = await ctx.db
       .insertInto('idempotency_keys')
       .values({
@@ -43,14 +76,13 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
         state: 'in_progress',
         response_status: null,
         response_body: null,
-        created: ctx.now(),
+        created: now,
+        object_id: null,
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
-      request.idempotencyKey = key;
-      const info = currentRequest();
-      if (info) info.idempotency_key = key;
+      holdKey(request, key, now);
       return;
     }
     const existing = await ctx.db
@@ -69,30 +101,80 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
         'Idempotency-Key',
       );
     }
-    if (existing.state !== 'done') {
-      throw new ApiError(
-        409,
-        'idempotency_error',
-        'idempotency_key_in_use',
-        'A request with this Idempotency-Key is still in progress; retry once it has finished.',
-        'Idempotency-Key',
-      );
-    }
+    if (existing.state !== 'done') return recoverAbandoned(request, reply, existing, key, now);
     return reply
       .code(existing.response_status ?? 200)
       .header('idempotent-replayed', 'true')
       .type('application/json; charset=utf-8')
       .send(existing.response_body);
   });
+  /** This request holds the key (claimed at `claimed`): its events name it, its object is recorded on it. */
+  function holdKey(request: FastifyRequest, key: string, claimed: number): void {
+    const auth = request.auth!;
+    request.idempotencyClaim = { key, claimed };
+    const info = currentRequest();
+    if (!info) return;
+    info.idempotency_key = key;
+    info.idempotency = {
+      accountId: auth.accountId,
+      livemode: auth.livemode,
+      key,
+      claimed,
+      creates: CREATES[request.routeOptions.url ?? '']?.prefix ?? null,
+      linked: false,
+    };
+  }
+
+  /** The key is in progress: still running, or abandoned by a request that died (domain/idempotency.ts). */
+  async function recoverAbandoned(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    existing: IdempotencyKeysTable,
+    key: string,
+    now: number,
+  ) {
+    const window = abandonedAfterMs(ctx.config);
+    if (now - existing.created < window) {
+      throw keyInUse(
+        ` If it never answers (its process stopped), a retry after ${Math.ceil(window / 1000)} s recovers it.`,
+      );
+    }
+    const auth = request.auth!;
+    const row = ctx.db
+      .updateTable('idempotency_keys')
+      .where('account_id', '=', auth.accountId)
+      .where('livemode', '=', auth.livemode ? 1 : 0)
+      .where('key', '=', key)
+      .where('state', '=', 'in_progress')
+      .where('created', '=', existing.created);
+    const creates = CREATES[request.routeOptions.url ?? ''];
+    if (existing.object_id && creates && existing.object_id.startsWith(`${creates.prefix}_`)) {
+      // The dead request had created its object: answer it as it is now, and keep that answer.
+      const body = JSON.stringify(await creates.view(ctx, auth, existing.object_id));
+      await row.set({ state: 'done', response_status: 200, response_body: body }).execute();
+      return reply
+        .code(200)
+        .header('idempotent-replayed', 'true')
+        .type('application/json; charset=utf-8')
+        .send(body);
+    }
+    // Nothing was created: take the key over (one retry wins) and run the request.
+    const taken = await row.set({ created: now }).where('object_id', 'is', null).executeTakeFirst();
+    if (Number(taken.numUpdatedRows) !== 1) throw keyInUse();
+    holdKey(request, key, now);
+  }
+
   app.addHook('onSend', async (request, reply, payload) => {
-    const key = request.idempotencyKey;
-    if (!key || !request.auth) return payload;
-    request.idempotencyKey = undefined;
+    const claim = request.idempotencyClaim;
+    if (!claim || !request.auth) return payload;
+    request.idempotencyClaim = undefined;
     const where = ctx.db
       .updateTable('idempotency_keys')
       .where('account_id', '=', request.auth.accountId)
       .where('livemode', '=', request.auth.livemode ? 1 : 0)
-      .where('key', '=', key);
+      .where('key', '=', claim.key)
+      // Fenced by the claim: a request whose key was taken over leaves the new holder's answer alone.
+      .where('created', '=', claim.claimed);
     // Every answer is kept, 5xx included, as Stripe does: a create that failed half way may already
     // have stored a record that a worker will finish (a payout in `sending`, say), so a retry with the
     // same key must not run the operation a second time.
