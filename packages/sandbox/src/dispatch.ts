@@ -1,11 +1,18 @@
 // One wire call, from raw bytes to WeChat's answer: parse → merchant → certificate → signature →
 // fields → faults → handler → reply (signed where WeChat signs). Trusts nothing the client sent.
+// Under /sandboxnew the same call is signed, and answered, with the sandbox key (MD5 only).
 import type { IncomingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { buildXml, parseXml, type SignType, sign, signTypeOf, verifySign } from '@wxpay/sdk';
 import type { Answer, CallContext, EndpointDef, ReplyFields, Services } from './endpoints/types.js';
 import { ENDPOINT_FAULTS, type Faults } from './faults.js';
 import type { Merchant } from './merchants.js';
+import {
+  SANDBOXNEW_SIGN_ERROR,
+  SANDBOXNEW_SIGN_TYPE_ERROR,
+  signingKey,
+  type WireRoute,
+} from './sandboxnew.js';
 import { checkFields, describeProblem } from './validate.js';
 
 /** What the TLS layer says about the caller's client certificate; read only for cert endpoints. */
@@ -37,13 +44,15 @@ function fail(msg: string): WireResponse {
 interface Caller {
   def: EndpointDef;
   merchant: Merchant;
+  /** The key the request was signed with; a signed reply is signed with it too. */
+  key: string;
   signType: SignType;
   nonce: string;
 }
 
 /** Renders an answer in WeChat's layers; a signed endpoint signs every return_code SUCCESS reply. */
 function render(answer: Answer, caller: Caller): WireResponse {
-  const { def, merchant, signType } = caller;
+  const { def, merchant, key, signType } = caller;
   if (answer.kind === 'fail') return fail(answer.msg);
   if (answer.kind === 'hang') return { kind: 'hang', holdMs: DEFAULT_HOLD_MS };
   if (answer.kind === 'csv') {
@@ -72,18 +81,19 @@ function render(answer: Answer, caller: Caller): WireResponse {
   }
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') clean[k] = String(v);
-  if (def.reply === 'signed') clean.sign = sign(clean, merchant.key, signType);
+  if (def.reply === 'signed') clean.sign = sign(clean, key, signType);
   return xml(clean, answer.kind === 'ok' ? answer.nestedXml : undefined);
 }
 
 export function dispatch(
-  def: EndpointDef,
+  route: WireRoute,
   raw: unknown,
   readPeer: Peer,
   headers: IncomingHttpHeaders,
   services: Services,
   faults: Faults,
 ): WireResponse {
+  const { def, realm } = route;
   let fields: Record<string, string>;
   try {
     if (!Buffer.isBuffer(raw) || raw.length === 0) throw new Error('empty body');
@@ -104,7 +114,8 @@ export function dispatch(
   // Payout endpoints are MD5 only and carry no sign_type; the others say which type they used.
   const claimed = def.signTypes === 'MD5' ? 'MD5' : fields.sign_type || 'MD5';
   const signType: SignType = claimed === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
-  const caller: Caller = { def, merchant, signType, nonce };
+  const key = signingKey(merchant, realm);
+  const caller: Caller = { def, merchant, key, signType, nonce };
 
   if (def.cert) {
     // The certificate must come from the sandbox CA and name this merchant (CN = mch_id).
@@ -123,11 +134,15 @@ export function dispatch(
   }
 
   if (claimed !== 'MD5' && claimed !== 'HMAC-SHA256') return fail('sign_type参数错误');
-  if (def.signTypes !== 'any' && def.signTypes !== claimed)
-    return fail(`签名类型错误，仅支持${def.signTypes}`);
+  const sandboxnew = realm === 'sandboxnew';
+  // sandboxnew takes MD5 only, whatever the endpoint takes in production.
+  const allowed = sandboxnew ? 'MD5' : def.signTypes;
+  if (allowed !== 'any' && allowed !== claimed)
+    return fail(sandboxnew ? SANDBOXNEW_SIGN_TYPE_ERROR : `签名类型错误，仅支持${allowed}`);
   const signature = fields.sign;
   if (!signature) return fail('缺少参数sign');
-  if (signTypeOf(signature) !== claimed || !verifySign(fields, merchant.key)) return fail('签名错误');
+  if (signTypeOf(signature) !== claimed || !verifySign(fields, key))
+    return fail(sandboxnew ? SANDBOXNEW_SIGN_ERROR : '签名错误');
 
   const problem = checkFields(fields, def.rules);
   if (problem) {
@@ -137,14 +152,23 @@ export function dispatch(
       : render({ kind: 'refused', error: { code: 'PARAM_ERROR', des } }, caller);
   }
 
-  const ctx: CallContext = { ...services, merchant, fields, signType, headers, now: services.clock.now() };
+  const ctx: CallContext = {
+    ...services,
+    merchant,
+    fields,
+    signType,
+    keyRealm: realm,
+    headers,
+    now: services.clock.now(),
+  };
   if (services.rateLimiter && !services.rateLimiter.allow(merchant.mchId, def.name, ctx.now)) {
     return render(
       { kind: 'refused', error: { code: 'FREQUENCY_LIMITED', des: '请求过于频繁，请降低频率后重试' } },
       caller,
     );
   }
-  const fault = faults.take([def.name, def.path], ENDPOINT_FAULTS);
+  // A rule naming the /sandboxnew path hits sandbox mode only; the name or the plain path hits both.
+  const fault = faults.take([def.name, def.path, route.path], ENDPOINT_FAULTS);
   const systemError: Answer =
     def.reply === 'csv'
       ? { kind: 'fail', msg: 'SYSTEMERROR' }

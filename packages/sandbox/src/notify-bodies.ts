@@ -1,10 +1,11 @@
 // The XML bodies of notifies, built from the ledger: the signed payment notify and the refund
-// notify whose req_info is encrypted with the merchant's key. Each comes with a forged twin for
-// the bad_signature_notify fault.
+// notify whose req_info is encrypted with the merchant's key (the sandbox key for what was placed
+// through /sandboxnew). Each comes with a forged twin for the bad_signature_notify fault.
 import { buildXml, encryptReqInfo, sign } from '@wxpay/sdk';
 import type { Order } from './ledger/orders.js';
 import type { Refund } from './ledger/refunds.js';
 import type { Merchant } from './merchants.js';
+import { signingKey } from './sandboxnew.js';
 import { compactTime, dateTime } from './time.js';
 
 /** The payment fields every paid order reports (orderquery, micropay, payment notify). */
@@ -27,7 +28,7 @@ export function paidFields(order: Order): Record<string, string> {
   return fields;
 }
 
-/** A forged signature: a valid-looking hex string of the right length that does not verify. */
+/** A forged signature (or key): the same length, its first character changed, so it never verifies. */
 function forge(signature: string): string {
   const first = signature[0] === 'A' ? 'B' : 'A';
   return first + signature.slice(1);
@@ -46,8 +47,8 @@ export function paymentNotify(
     result_code: 'SUCCESS',
     ...paidFields(order),
   };
-  // Notifies carry no sign_type, but are signed the way the order was placed.
-  const signature = sign(fields, merchant.key, order.signType);
+  // Notifies carry no sign_type, but are signed the way (and with the key) the order was placed.
+  const signature = sign(fields, signingKey(merchant, order.keyRealm), order.signType);
   return {
     body: buildXml({ ...fields, sign: signature }),
     forgedBody: buildXml({ ...fields, sign: forge(signature) }),
@@ -83,9 +84,10 @@ export function refundNotify(
       nonce_str: nonce,
       req_info: reqInfo,
     });
-  // The forged twin is encrypted with a key that is not the merchant's, so it cannot be decrypted.
+  // The forged twin is encrypted with another key, so it cannot be decrypted.
+  const key = signingKey(merchant, refund.keyRealm);
   return {
-    body: outer(encryptReqInfo(info, merchant.key)),
-    forgedBody: outer(encryptReqInfo(info, `x${merchant.key.slice(1)}`)),
+    body: outer(encryptReqInfo(info, key)),
+    forgedBody: outer(encryptReqInfo(info, forge(key))),
   };
 }

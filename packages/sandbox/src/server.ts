@@ -1,10 +1,11 @@
-// The HTTPS server: WeChat's paths with mutual TLS, and the control API next to them.
+// The HTTPS server: WeChat's paths (and their /sandboxnew twins) with mutual TLS, and the control API next to them.
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerControl } from './control.js';
 import type { SandboxCore } from './core.js';
 import { dispatch } from './dispatch.js';
 import { ENDPOINT_TABLE } from './endpoints/index.js';
+import { type WireRoute, wireRoutes } from './sandboxnew.js';
 
 export interface SandboxServer {
   app: FastifyInstance;
@@ -36,10 +37,10 @@ export function createServer(core: SandboxCore): SandboxServer {
   app.register(async (wechat) => {
     wechat.removeAllContentTypeParsers();
     wechat.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    for (const def of ENDPOINT_TABLE) registerEndpoint(wechat, def);
+    for (const route of wireRoutes(ENDPOINT_TABLE)) registerEndpoint(wechat, route);
   });
-  const registerEndpoint = (scope: FastifyInstance, def: (typeof ENDPOINT_TABLE)[number]) => {
-    scope.post(def.path, async (request, reply) => {
+  const registerEndpoint = (scope: FastifyInstance, route: WireRoute) => {
+    scope.post(route.path, async (request, reply) => {
       // Reading the peer certificate decodes it, so only cert endpoints pay for that.
       const peer = () => {
         const socket = request.raw.socket as TLSSocket;
@@ -50,7 +51,7 @@ export function createServer(core: SandboxCore): SandboxServer {
           commonName: cert?.subject?.CN as string | undefined,
         };
       };
-      const response = dispatch(def, request.body, peer, request.headers, core.services, core.faults);
+      const response = dispatch(route, request.body, peer, request.headers, core.services, core.faults);
       if (response.kind === 'send') {
         return reply.code(response.status).type(response.contentType).send(response.body);
       }

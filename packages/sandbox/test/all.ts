@@ -8,3 +8,4 @@ import './bills.test.ts';
 import './payouts.test.ts';
 import './start.test.ts';
 import './units.test.ts';
+import './sandboxnew.test.ts';

@@ -27,15 +27,21 @@ export function testPki(): { ca: KeyAndCert; server: KeyAndCert } {
 export function clientFor(
   sandbox: Sandbox,
   merchant: Merchant,
-  options: { signType?: SignType; retries?: number; timeoutMs?: number } = {},
+  options: {
+    signType?: SignType;
+    retries?: number;
+    timeoutMs?: number;
+    /** Sandbox mode: the sandbox sign key from getsignkey, and the base URL becomes <url>/sandboxnew. */
+    sandboxKey?: string;
+  } = {},
 ) {
   return new WechatPay({
     appid: merchant.appid,
     mchId: merchant.mchId,
-    key: merchant.key,
+    key: options.sandboxKey ?? merchant.key,
     signType: options.signType ?? 'MD5',
     clientCert: { pfx: merchant.pfx, passphrase: merchant.passphrase },
-    baseUrl: sandbox.url,
+    baseUrl: options.sandboxKey ? `${sandbox.url}/sandboxnew` : sandbox.url,
     ca: sandbox.caCert,
     retries: options.retries ?? 0,
     timeoutMs: options.timeoutMs ?? 5000,

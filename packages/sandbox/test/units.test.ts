@@ -25,6 +25,7 @@ function order(extra: Partial<Order> = {}): Order {
     deviceInfo: undefined,
     notifyUrl: undefined,
     signType: 'MD5',
+    keyRealm: 'production',
     createdAt: T0,
     expiresAt: T0 + 7_200_000,
     paidAt: undefined,

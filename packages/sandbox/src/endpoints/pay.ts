@@ -50,6 +50,7 @@ function newOrder(ctx: CallContext, tradeType: TradeType): Order {
     deviceInfo: fields.device_info || undefined,
     notifyUrl: fields.notify_url || undefined,
     signType: ctx.signType,
+    keyRealm: ctx.keyRealm,
     createdAt: now,
     expiresAt: expire ?? now + DEFAULT_EXPIRY_MS,
     paidAt: undefined,

@@ -91,6 +91,7 @@ export const refund: EndpointDef = {
       successAt: undefined,
       notifyUrl: fields.notify_url || undefined,
       refundAccount: fields.refund_account || 'REFUND_SOURCE_UNSETTLED_FUNDS',
+      keyRealm: ctx.keyRealm,
       fingerprint: print,
     });
     ledger.saveOrder(next.value);

@@ -1,5 +1,5 @@
 // getsignkey, from WeChat's retired sandboxnew: the sandbox key, signed for with the production key.
-import { createHash } from 'node:crypto';
+import { sandboxSignKey } from '../sandboxnew.js';
 import { NONCE } from './common.js';
 import type { EndpointDef } from './types.js';
 
@@ -14,8 +14,9 @@ export const getSignKey: EndpointDef = {
   problems: 'return',
   rules: [{ name: 'mch_id', required: true, max: 32 }, NONCE],
   handle(ctx) {
-    // Stable per merchant, so a client that caches it keeps working across restarts.
-    const key = createHash('md5').update(`sandbox-signkey:${ctx.merchant.key}`).digest('hex');
-    return { kind: 'ok', fields: { return_msg: 'ok', result_code: undefined, sandbox_signkey: key } };
+    return {
+      kind: 'ok',
+      fields: { return_msg: 'ok', result_code: undefined, sandbox_signkey: sandboxSignKey(ctx.merchant) },
+    };
   },
 };

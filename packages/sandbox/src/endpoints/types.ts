@@ -8,6 +8,7 @@ import type { Merchant } from '../merchants.js';
 import type { Notifier } from '../notifier.js';
 import type { RateLimiter } from '../rate-limit.js';
 import type { BizError } from '../result.js';
+import type { KeyRealm } from '../sandboxnew.js';
 import type { FieldRule } from '../validate.js';
 
 export interface Services {
@@ -29,6 +30,8 @@ export interface CallContext extends Services {
   fields: Record<string, string>;
   /** The sign type the request was signed with; signed replies use it too. */
   signType: SignType;
+  /** Whose key signed the request (production, or sandboxnew's sandbox key); replies and notifies use it too. */
+  keyRealm: KeyRealm;
   headers: IncomingHttpHeaders;
   now: number;
 }

@@ -1,6 +1,7 @@
 // The order state machine: NOTPAY → SUCCESS / CLOSED / PAYERROR / REVOKED, USERPAYING for micropay,
 // SUCCESS → REFUND once a refund exists. Pure: every function returns the next state or a refusal.
 import { ok, type Result, refuse } from '../result.js';
+import type { KeyRealm } from '../sandboxnew.js';
 
 export type TradeState = 'NOTPAY' | 'USERPAYING' | 'SUCCESS' | 'PAYERROR' | 'CLOSED' | 'REVOKED' | 'REFUND';
 export type TradeType = 'JSAPI' | 'NATIVE' | 'APP' | 'MWEB' | 'MICROPAY';
@@ -21,6 +22,8 @@ export interface Order {
   notifyUrl: string | undefined;
   /** The sign type the order was placed with; its payment notify is signed the same way. */
   signType: 'MD5' | 'HMAC-SHA256';
+  /** The key the order was placed with (sandboxnew: the sandbox key); its payment notify is signed with it. */
+  keyRealm: KeyRealm;
   createdAt: number;
   expiresAt: number | undefined;
   paidAt: number | undefined;

@@ -1,4 +1,6 @@
 // A refund: PROCESSING when accepted, SUCCESS once the money is back with the payer.
+import type { KeyRealm } from '../sandboxnew.js';
+
 export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'REFUNDCLOSE' | 'CHANGE';
 
 export interface Refund {
@@ -14,6 +16,8 @@ export interface Refund {
   successAt: number | undefined;
   notifyUrl: string | undefined;
   refundAccount: string;
+  /** The key the refund was asked for with (sandboxnew: the sandbox key); its notify is encrypted with it. */
+  keyRealm: KeyRealm;
   /** The request fields that define the refund; a resend must match them. */
   fingerprint: string;
 }
