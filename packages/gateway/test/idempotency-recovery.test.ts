@@ -45,6 +45,22 @@ for (const kind of DATABASE_KINDS) {
         .where('account_id', '=', env.accountId)
         .where('key', '=', key)
         .execute();
+    /** A key claimed at `created` by a request that has not answered. */
+    const claimedKey = (key: string, requestHash: string, created: number) =>
+      env.gateway.ctx.db
+        .insertInto('idempotency_keys')
+        .values({
+          account_id: env.accountId,
+          livemode: 0,
+          key,
+          request_hash: requestHash,
+          state: 'in_progress',
+          response_status: null,
+          response_body: null,
+          created,
+          object_id: null,
+        })
+        .execute();
     const count = async (table: 'payment_intents' | 'payouts') =>
       Number(
         (
@@ -90,20 +106,7 @@ for (const kind of DATABASE_KINDS) {
       const key = `crash-before-create-${Math.random()}`;
       const now = env.gateway.ctx.now();
       // A request claimed the key and its process died before its creating transaction.
-      await env.gateway.ctx.db
-        .insertInto('idempotency_keys')
-        .values({
-          account_id: env.accountId,
-          livemode: 0,
-          key,
-          request_hash: requestHash('POST', '/v1/payment_intents', intentBody),
-          state: 'in_progress',
-          response_status: null,
-          response_body: null,
-          created: now,
-          object_id: null,
-        })
-        .execute();
+      await claimedKey(key, requestHash('POST', '/v1/payment_intents', intentBody), now);
       const headers = { 'idempotency-key': key };
       assert.equal((await api('POST', '/v1/payment_intents', intentBody, headers)).status, 409);
       env.clock.offsetMs += window + 1000;
@@ -126,20 +129,7 @@ for (const kind of DATABASE_KINDS) {
       const key = `fenced-${Math.random()}`;
       const now = env.gateway.ctx.now();
       // The key as a takeover left it: claimed anew at `now`, after the slow request claimed it at `now - 1`.
-      await env.gateway.ctx.db
-        .insertInto('idempotency_keys')
-        .values({
-          account_id: env.accountId,
-          livemode: 0,
-          key,
-          request_hash: 'h',
-          state: 'in_progress',
-          response_status: null,
-          response_body: null,
-          created: now,
-          object_id: null,
-        })
-        .execute();
+      await claimedKey(key, 'h', now);
       const intents = await count('payment_intents');
       const auth = { accountId: env.accountId, livemode: false };
       const slow = runInRequest(
