@@ -16,6 +16,7 @@ import './browser/checkout.test.ts';
 import './browser/dashboard.test.ts';
 import './refunds.test.ts';
 import './webhooks.test.ts';
+import './webhook-fanout.test.ts';
 import './payout-crash.test.ts';
 import './idempotency-recovery.test.ts';
 import './compat-sandbox.test.ts';

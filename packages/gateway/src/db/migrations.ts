@@ -5,6 +5,7 @@ import { checkoutMigration } from './migration-checkout.js';
 import { confirmLeaseMigration } from './migration-confirm-lease.js';
 import { dealViewMigration } from './migration-deal-view.js';
 import { eventRequestMigration } from './migration-event-request.js';
+import { fanoutCursorMigration } from './migration-fanout-cursor.js';
 import { idempotencyObjectMigration } from './migration-idempotency-object.js';
 import { payoutsMigration } from './migration-payouts.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
@@ -141,6 +142,7 @@ const migrations: Record<string, Migration> = {
   '007_confirm_lease': confirmLeaseMigration,
   '008_event_request': eventRequestMigration,
   '009_idempotency_object': idempotencyObjectMigration,
+  '010_fanout_cursor': fanoutCursorMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -57,6 +57,12 @@ export interface EventFanoutsTable {
   created: number;
 }
 
+/** One row, id 'events': every event created before `fanned_below` has been fanned out. */
+export interface WebhookFanoutCursorTable {
+  id: string;
+  fanned_below: number;
+}
+
 export interface WebhookDeliveriesTable {
   id: string;
   event_id: string;
@@ -92,6 +98,7 @@ export interface RefundsWebhooksTables {
   refunds: RefundsTable;
   webhook_endpoints: WebhookEndpointsTable;
   event_fanouts: EventFanoutsTable;
+  webhook_fanout_cursor: WebhookFanoutCursorTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
 }

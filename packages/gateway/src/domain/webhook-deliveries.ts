@@ -15,6 +15,11 @@ import { nextWebhookAttemptAt, WEBHOOK_RETRY_WINDOW_MS, WEBHOOK_TIMEOUT_MS } fro
 
 /** Events older than this are not fanned out any more (nor listed as undelivered). */
 export const FANOUT_LOOKBACK_MS = 30 * 24 * 3600_000;
+/**
+ * How far behind a pass the fan-out cursor stays: an event is written with the time its transaction began, and
+ * gateway processes' clocks may differ, so one created a little before a pass can still commit after it.
+ */
+export const FANOUT_LAG_MS = 3600_000;
 const LEASE_MS = 60_000;
 const RESPONSE_KEPT_BYTES = 1024;
 
@@ -76,13 +81,29 @@ function newDelivery(event: EventRow, endpointId: string, now: number): WebhookD
 /**
  * Creates the deliveries of events not yet fanned out, for the endpoints enabled then (and created no later than
  * the event). The marker row makes this exactly once per event even with several workers.
+ *
+ * Each pass reads the events from the cursor on, account by account along the (account, mode, created) index,
+ * so its cost follows the events of the last hour or so, not the whole 30-day outbox. After a pass that saw
+ * everything due, the cursor moves to an hour (FANOUT_LAG_MS) before that pass; after a pass cut short by its
+ * limit, to the last event it marked. It only ever moves forward.
  */
 export async function fanOutEvents(ctx: ServiceContext, options: { limit?: number } = {}): Promise<number> {
   const now = ctx.now();
+  const limit = options.limit ?? 500;
+  const cursor = await ctx.db
+    .selectFrom('webhook_fanout_cursor')
+    .select('fanned_below')
+    .where('id', '=', 'events')
+    .executeTakeFirst();
+  const from = Math.max(cursor?.fanned_below ?? 0, now - FANOUT_LOOKBACK_MS);
+  const accounts = (await ctx.db.selectFrom('accounts').select('id').execute()).map((a) => a.id);
+  if (accounts.length === 0) return 0;
   const events = await ctx.db
     .selectFrom('events')
     .selectAll()
-    .where('created', '>=', now - FANOUT_LOOKBACK_MS)
+    .where('account_id', 'in', accounts)
+    .where('livemode', 'in', [0, 1])
+    .where('created', '>=', from)
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
@@ -92,9 +113,19 @@ export async function fanOutEvents(ctx: ServiceContext, options: { limit?: numbe
     )
     .orderBy('created')
     .orderBy('id')
-    .limit(options.limit ?? 500)
+    .limit(limit)
     .execute();
-  if (events.length === 0) return 0;
+  const advance = (to: number) =>
+    ctx.db
+      .updateTable('webhook_fanout_cursor')
+      .set({ fanned_below: to })
+      .where('id', '=', 'events')
+      .where('fanned_below', '<', to)
+      .execute();
+  if (events.length === 0) {
+    await advance(now - FANOUT_LAG_MS);
+    return 0;
+  }
   const endpointsOf = new Map<string, Promise<WebhookEndpointRow[]>>();
   const wanted = new Map<string, WebhookEndpointRow[]>();
   for (const event of events) {
@@ -128,6 +159,10 @@ export async function fanOutEvents(ctx: ServiceContext, options: { limit?: numbe
     }
     return rows.length;
   });
+  // Every event this pass read is now marked (by this worker or by another that got there first).
+  await advance(
+    events.length < limit ? now - FANOUT_LAG_MS : Math.min(events.at(-1)!.created, now - FANOUT_LAG_MS),
+  );
   return created;
 }
 
