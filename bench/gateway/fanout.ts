@@ -86,7 +86,9 @@ for (const kind of ['sqlite', ...(args.pg ? ['postgres' as const] : [])] as Data
   for (const size of args.sizes.split(',').map(Number)) results.push(await measure(kind, size));
   const base = results[0]!;
   console.log(`\n${kind}: fan-out pass (100 new events; deliveries to no endpoint)\n`);
-  console.log('| old events | pass with the 100 new (ms) | ÷ empty | idle pass, median of 5 (ms) | ÷ empty | markers |');
+  console.log(
+    '| old events | pass with the 100 new (ms) | ÷ empty | idle pass, median of 5 (ms) | ÷ empty | markers |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const r of results)
     console.log(
