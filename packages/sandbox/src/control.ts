@@ -1,5 +1,7 @@
 // The control API under /sandbox/v1 (JSON) and the payer's page under /sandbox/pay.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bridgeScript } from './bridge.js';
+import { CLIENT_CHECK_STATUS, clientKindOf, clientOutcome } from './client-params.js';
 import type { PayOutcome, SandboxCore } from './core.js';
 import { parseFault } from './faults.js';
 import { payPage } from './page.js';
@@ -7,29 +9,65 @@ import type { BizError } from './result.js';
 
 type Body = Record<string, unknown>;
 
-const STATUS_OF: Record<string, number> = { NOT_FOUND: 404, ORDERNOTEXIST: 404, PARAM_ERROR: 400 };
+const STATUS_OF: Record<string, number> = {
+  NOT_FOUND: 404,
+  ORDERNOTEXIST: 404,
+  PARAM_ERROR: 400,
+  ...CLIENT_CHECK_STATUS,
+};
 
-function refuseJson(reply: FastifyReply, error: BizError) {
-  return reply.code(STATUS_OF[error.code] ?? 409).send({ error: { code: error.code, message: error.des } });
+/** A refusal: `{ error: { code, message } }`, plus any fields that shape it like a client's answer. */
+function refuseJson(reply: FastifyReply, error: BizError, extra: Body = {}) {
+  return reply
+    .code(STATUS_OF[error.code] ?? 409)
+    .send({ error: { code: error.code, message: error.des }, ...extra });
 }
 
 const asBody = (value: unknown): Body => (typeof value === 'object' && value !== null ? (value as Body) : {});
+/** JSON, or JSON sent as text/plain (which reaches the route as raw bytes), as the bridge sends it. */
+const jsonBody = (value: unknown): Body => {
+  if (!Buffer.isBuffer(value)) return asBody(value);
+  try {
+    return asBody(JSON.parse(value.toString('utf8')));
+  } catch {
+    return {};
+  }
+};
+/** The sandbox as the browser reached it, so the bridge posts back to the same host; else its own URL. */
+function originOf(request: FastifyRequest, fallback: string): string {
+  try {
+    return new URL(`https://${request.host}`).origin;
+  } catch {
+    return fallback;
+  }
+}
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
 export function registerControl(app: FastifyInstance, core: SandboxCore): void {
+  // A merchant's page on another origin pays through the bridge (bridge.ts): it sends its JSON as text/plain,
+  // a CORS simple request that needs no preflight, and reads the answer thanks to the `*` below. The route
+  // holds no cookies or credentials, so any origin may call it.
   app.post('/sandbox/v1/pay', async (request, reply) => {
-    const body = asBody(request.body);
+    reply.header('access-control-allow-origin', '*');
+    const body = jsonBody(request.body);
+    const client = clientKindOf(body);
     const outcome = (text(body.outcome) ?? 'SUCCESS') as PayOutcome;
     if (!['SUCCESS', 'PAYERROR', 'USERPAYING'].includes(outcome)) {
-      return refuseJson(reply, {
-        code: 'PARAM_ERROR',
-        des: 'outcome must be SUCCESS, PAYERROR or USERPAYING',
-      });
+      const error = { code: 'PARAM_ERROR', des: 'outcome must be SUCCESS, PAYERROR or USERPAYING' };
+      return refuseJson(reply, error, client ? clientOutcome(client, { ok: false, error }) : {});
     }
     const paid = core.pay(body, outcome, text(body.openid));
-    return paid.ok ? { order: paid.value } : refuseJson(reply, paid.error);
+    const extra = client ? clientOutcome(client, paid) : {};
+    return paid.ok ? { order: paid.value, ...extra } : refuseJson(reply, paid.error, extra);
   });
+
+  app.get('/sandbox/v1/bridge.js', async (request, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(bridgeScript(originOf(request, core.url))),
+  );
 
   app.post('/sandbox/v1/payment_codes', async (request) =>
     core.paymentCode(text(asBody(request.body).openid)),

@@ -1,5 +1,6 @@
 // The sandbox's state and the payer-side operations on it; the HTTP layers (wire and control) call in here.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { AppParams, JsapiParams } from '@wxpay/sdk';
 import { Clock } from './clock.js';
 import { seedCouponStock } from './endpoints/coupons.js';
 import type { Services } from './endpoints/types.js';
@@ -21,6 +22,14 @@ function makeBankKey(): { publicPem: string; privateKey: KeyObject } {
 }
 
 export type PayOutcome = 'SUCCESS' | 'PAYERROR' | 'USERPAYING';
+
+/**
+ * What the payer pays with: the exact parameters a merchant hands WeChat's client (`jsapi`: those of
+ * getBrandWCPayRequest, `app`: those of PayReq), checked as the client checks them; or what a payer holds
+ * (`code_url`, `prepay_id`, `mweb_url`, `mch_id` + `out_trade_no`), taken on trust. Any object is accepted,
+ * so that hand-built (even malformed) parameters can be tried; one that names no order is PARAM_ERROR.
+ */
+export type PayTarget = { jsapi: JsapiParams } | { app: AppParams } | Record<string, unknown>;
 
 /** An order as the control API shows it. */
 export interface OrderView {
@@ -119,8 +128,8 @@ export class SandboxCore {
     return merchant;
   }
 
-  /** Plays the payer on the order a code_url, prepay_id, mweb_url or mch_id + out_trade_no names. */
-  pay(target: Record<string, unknown>, outcome: PayOutcome = 'SUCCESS', openid?: string): Result<OrderView> {
+  /** Plays the payer on the order the target names (see PayTarget). */
+  pay(target: PayTarget, outcome: PayOutcome = 'SUCCESS', openid?: string): Result<OrderView> {
     const found = findPayable(this.services, target);
     if (!found.ok) return found;
     const paid = payOrder(this.services, found.value, outcome, openid);

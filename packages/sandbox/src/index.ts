@@ -1,5 +1,5 @@
 // @wxpay/sandbox: a stateful simulator of WeChat Pay's v2 merchant API servers.
-import { type PayOutcome, SandboxCore } from './core.js';
+import { type PayOutcome, type PayTarget, SandboxCore } from './core.js';
 import type { FaultInput, FaultRule } from './faults.js';
 import { loadOrCreateIdentities, type Merchant } from './merchants.js';
 import type { NotifyRecord } from './notifier.js';
@@ -46,11 +46,11 @@ export interface Sandbox {
   addMerchant(): Merchant;
   /** Simulated time. */
   clock: { now(): number; advance(seconds: number): Promise<void>; readonly timeScale: number };
-  /** Plays the payer, as POST /sandbox/v1/pay does. */
-  pay(
-    target: Record<string, unknown>,
-    options?: { outcome?: PayOutcome; openid?: string },
-  ): ReturnType<SandboxCore['pay']>;
+  /**
+   * Plays the payer, as POST /sandbox/v1/pay does: with `{ jsapi }` or `{ app }` the client's parameters are
+   * checked as WeChat's client does, and a refusal's `error.des` says which check failed and how to fix it.
+   */
+  pay(target: PayTarget, options?: { outcome?: PayOutcome; openid?: string }): ReturnType<SandboxCore['pay']>;
   /** A one-time 18-digit micropay code, as POST /sandbox/v1/payment_codes does. */
   paymentCode(openid?: string): { auth_code: string; openid: string };
   /** Every notify raised so far, with each attempt's offset. */
@@ -112,7 +112,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 }
 
-export type { PayOutcome } from './core.js';
+export type { PayOutcome, PayTarget } from './core.js';
 export { ENDPOINT_TABLE } from './endpoints/index.js';
 export type { EndpointDef } from './endpoints/types.js';
 export type { FaultInput, FaultKind, FaultRule } from './faults.js';

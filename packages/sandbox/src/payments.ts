@@ -1,5 +1,6 @@
 // What happens when the payer acts and when money goes back: the order moves, the balance moves,
 // and the notify is raised. Shared by the wire endpoints and the control API.
+import { checkClientParams, clientKindOf } from './client-params.js';
 import type { Services } from './endpoints/types.js';
 import { type Order, settle } from './ledger/orders.js';
 import { REFUND_SETTLE_SECONDS, type Refund, succeedRefund } from './ledger/refunds.js';
@@ -64,7 +65,10 @@ export function scheduleRefundSuccess(services: Services, refund: Refund): void 
   });
 }
 
-/** Finds the order a control-API payer call points at. */
+/**
+ * Finds the order a control-API payer call points at. The client's own parameters (`jsapi`, `app`) are
+ * first checked as WeChat's client checks them.
+ */
 export function findPayable(
   services: Services,
   target: {
@@ -73,9 +77,13 @@ export function findPayable(
     mweb_url?: unknown;
     mch_id?: unknown;
     out_trade_no?: unknown;
+    jsapi?: unknown;
+    app?: unknown;
   },
 ): Result<Order> {
   const { ledger } = services;
+  const client = clientKindOf(target);
+  if (client) return checkClientParams(services, client, target[client]);
   let order: Order | undefined;
   if (typeof target.code_url === 'string') order = ledger.orderWhere((o) => o.codeUrl === target.code_url);
   else if (typeof target.prepay_id === 'string')
@@ -86,7 +94,10 @@ export function findPayable(
   } else if (typeof target.mch_id === 'string' && typeof target.out_trade_no === 'string') {
     order = ledger.order(target.mch_id, target.out_trade_no);
   } else {
-    return refuse('PARAM_ERROR', 'give one of code_url, prepay_id, mweb_url, or mch_id with out_trade_no');
+    return refuse(
+      'PARAM_ERROR',
+      'give one of jsapi, app, code_url, prepay_id, mweb_url, or mch_id with out_trade_no',
+    );
   }
   return order ? ok(order) : refuse('ORDERNOTEXIST', 'no such order');
 }

@@ -9,3 +9,4 @@ import './payouts.test.ts';
 import './start.test.ts';
 import './units.test.ts';
 import './sandboxnew.test.ts';
+import './payer-signature.test.ts';

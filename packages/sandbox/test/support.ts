@@ -1,6 +1,6 @@
 // Test helpers: a sandbox with SDK clients, raw HTTPS calls, the control API, and a notify receiver.
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildXml, nonce, parseXml, type SignType, sign, WechatPay } from '@wxpay/sdk';
@@ -50,6 +50,7 @@ export function clientFor(
 
 export interface RawReply {
   status: number;
+  headers: IncomingHttpHeaders;
   text: string;
   bytes: Buffer;
   fields: Record<string, string> | undefined;
@@ -88,7 +89,7 @@ export function rawPost(
           } catch {
             fields = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, text, bytes, fields });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, bytes, fields });
         });
       },
     );

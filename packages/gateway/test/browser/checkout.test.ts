@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { Agent, request } from 'undici';
 import { type BrowserStack, launchBrowser, SCREENSHOTS, startStack } from '../support/browser.ts';
 
 const WECHAT_UA =
@@ -23,6 +24,14 @@ describe('hosted checkout in Chromium', () => {
     await browser?.close();
     await stack?.close();
   });
+
+  /** The page reached the session's success_url, and the session is complete. */
+  async function completedAtSuccessUrl(page: Page, sessionId: string): Promise<void> {
+    await page.waitForURL(/127\.0\.0\.1:9\/thanks/, { timeout: 15_000 });
+    assert.equal(new URL(page.url()).searchParams.get('cs'), sessionId);
+    const done = await stack.api('GET', `/v1/checkout/sessions/${sessionId}`);
+    assert.equal(done.body.status, 'complete');
+  }
 
   const newSession = async (extra: Record<string, unknown> = {}) => {
     const { status, body } = await stack.api('POST', '/v1/checkout/sessions', {
@@ -63,10 +72,7 @@ describe('hosted checkout in Chromium', () => {
       await payer.getByRole('button', { name: /Confirm payment/ }).click();
       await payer.getByText('Paid').waitFor();
 
-      await page.waitForURL(/127\.0\.0\.1:9\/thanks/, { timeout: 15_000 });
-      assert.equal(new URL(page.url()).searchParams.get('cs'), session.id);
-      const done = await stack.api('GET', `/v1/checkout/sessions/${session.id}`);
-      assert.equal(done.body.status, 'complete');
+      await completedAtSuccessUrl(page, session.id);
     } finally {
       await context.close();
     }
@@ -112,6 +118,41 @@ describe('hosted checkout in Chromium', () => {
       const paid = stack.sandbox.pay({ prepay_id: call.params.package!.slice('prepay_id='.length) });
       assert.ok(paid.ok, JSON.stringify(paid));
       await page.waitForURL(/127\.0\.0\.1:9\/thanks/, { timeout: 15_000 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("WeChat browser with the sandbox's real bridge: the checkout's paySign verifies and the notify completes it", async () => {
+    const session = await newSession();
+    // The sandbox's own CA, so this process can fetch the bridge over HTTPS.
+    const bridge = await request(`${stack.sandbox.url}/sandbox/v1/bridge.js`, {
+      dispatcher: new Agent({ connect: { ca: stack.sandbox.caCert } }),
+    });
+    assert.equal(bridge.statusCode, 200);
+    // Chromium does not know the sandbox's test CA either: without ignoreHTTPSErrors the bridge's POST to the
+    // sandbox would fail its TLS handshake. Acceptable here, where both ends are local test servers.
+    // bypassCSP: the checkout's CSP (connect-src 'self') would block the bridge's POST, whereas WeChat's real
+    // bridge is native code that no page CSP applies to.
+    const context = await browser.newContext({
+      userAgent: WECHAT_UA,
+      locale: 'en-US',
+      viewport: { width: 360, height: 740 },
+      ignoreHTTPSErrors: true,
+      bypassCSP: true,
+    });
+    try {
+      const page = await context.newPage();
+      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
+      await page.addInitScript({ content: await bridge.body.text() });
+      const paid = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
+      await page.goto(session.url);
+      await page.getByTestId('jsapi-pay').click();
+      // The sandbox checked the page's parameters as WeChat's client does, and paid.
+      const answer = (await (await paid).json()) as { err_msg: string; order?: { trade_state: string } };
+      assert.equal(answer.err_msg, 'get_brand_wcpay_request:ok', JSON.stringify(answer));
+      assert.equal(answer.order?.trade_state, 'SUCCESS');
+      await completedAtSuccessUrl(page, session.id);
     } finally {
       await context.close();
     }
