@@ -168,6 +168,16 @@ describe('SQLite durable commits', () => {
     await db.destroy();
   });
 
+  test('a transaction that only read does not wait for a sync', async () => {
+    const { db, calls } = await open();
+    const before = calls();
+    const rows = await db.transaction().execute((trx) => trx.selectFrom('t').selectAll().execute());
+    assert.deepEqual(rows, []);
+    await settle();
+    assert.equal(calls(), before, 'no sync was started');
+    await db.destroy();
+  });
+
   test('a write outside a transaction waits for its sync; a read does not', async () => {
     const { db, releaseAll } = await open();
     const write = track(db.insertInto('t').values({ n: 7 }).execute());

@@ -126,6 +126,8 @@ export class WalSync {
 /** One acquisition of the single connection: released at COMMIT, its durability awaited at release. */
 class Acquisition implements DatabaseConnection {
   inTransaction = false;
+  /** The open transaction has run a statement that writes. */
+  wrote = false;
   /** A write was committed on this acquisition and its sync has not been awaited yet. */
   needsSync = false;
   released = false;
@@ -139,7 +141,10 @@ class Acquisition implements DatabaseConnection {
     const { sql, parameters } = compiledQuery;
     const statement = this.database.prepare(sql);
     // Writes outside a transaction commit on their own (autocommit) and need their sync like a COMMIT.
-    if (!this.inTransaction && !statement.readonly) this.needsSync = true;
+    if (!statement.readonly) {
+      if (this.inTransaction) this.wrote = true;
+      else this.needsSync = true;
+    }
     const values = parameters as unknown[];
     if (statement.reader) return Promise.resolve({ rows: statement.all(values) as R[] });
     const { changes, lastInsertRowid } = statement.run(values);
@@ -205,13 +210,16 @@ export class DurableSqliteDriver implements Driver {
     const acquisition = connection as Acquisition;
     await acquisition.executeQuery(CompiledQuery.raw('commit'));
     acquisition.inTransaction = false;
-    acquisition.needsSync = true;
+    // A transaction that only read has nothing to make durable.
+    if (acquisition.wrote) acquisition.needsSync = true;
+    acquisition.wrote = false;
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const acquisition = connection as Acquisition;
     await acquisition.executeQuery(CompiledQuery.raw('rollback'));
     acquisition.inTransaction = false;
+    acquisition.wrote = false;
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
