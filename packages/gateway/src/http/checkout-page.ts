@@ -42,11 +42,16 @@ export function testOpenid(sessionId: string): string {
   return `oSBX${createHash('sha256').update(sessionId).digest('base64url').slice(0, 24)}`;
 }
 
-function securityHeaders(reply: FastifyReply, nonce: string): FastifyReply {
+/**
+ * `sandboxOrigin`: a test-mode page also lets the sandbox's bridge (GET /sandbox/v1/bridge.js, loaded into a
+ * desktop browser in place of WeChat's native one) post the page's payment parameters to the sandbox.
+ */
+function securityHeaders(reply: FastifyReply, nonce: string, sandboxOrigin?: string): FastifyReply {
+  const connect = sandboxOrigin ? `'self' ${sandboxOrigin}` : `'self'`;
   return reply
     .header(
       'content-security-policy',
-      `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+      `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src ${connect}; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
     )
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
@@ -115,8 +120,9 @@ export async function checkoutPageRoutes(
     async (request, reply) => {
       const lang = langOf(request);
       const nonce = randomBytes(16).toString('base64');
-      securityHeaders(reply, nonce).type('text/html; charset=utf-8');
       const session = await loadPublicSession(ctx, request.params.id);
+      const sandbox = session?.livemode === 0 ? ctx.config.testWechat?.baseUrl : undefined;
+      securityHeaders(reply, nonce, sandbox && new URL(sandbox).origin).type('text/html; charset=utf-8');
       if (!session) return reply.code(404).send(renderNotFoundPage(lang));
       let intent: IntentRow | undefined;
       let state: CheckoutPageModel['state'] = pageStateOf(session, undefined);

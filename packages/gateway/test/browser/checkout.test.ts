@@ -132,14 +132,12 @@ describe('hosted checkout in Chromium', () => {
     assert.equal(bridge.statusCode, 200);
     // Chromium does not know the sandbox's test CA either: without ignoreHTTPSErrors the bridge's POST to the
     // sandbox would fail its TLS handshake. Acceptable here, where both ends are local test servers.
-    // bypassCSP: the checkout's CSP (connect-src 'self') would block the bridge's POST, whereas WeChat's real
-    // bridge is native code that no page CSP applies to.
+    // No bypassCSP: a test-mode checkout page itself lets the bridge post to the sandbox (connect-src).
     const context = await browser.newContext({
       userAgent: WECHAT_UA,
       locale: 'en-US',
       viewport: { width: 360, height: 740 },
       ignoreHTTPSErrors: true,
-      bypassCSP: true,
     });
     try {
       const page = await context.newPage();
