@@ -3,16 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BusinessError, type WechatPay } from '@wxpay/sdk';
 import type { Merchant, Sandbox } from '../src/index.ts';
-import {
-  clientFor,
-  control,
-  type NotifySink,
-  notifySink,
-  rawPost,
-  signedXml,
-  start,
-  tradeNo,
-} from './support.ts';
+import { control, type NotifySink, rawPost, signedXml, startPaying, tradeNo } from './support.ts';
 
 describe('payments', () => {
   let sandbox: Sandbox;
@@ -21,17 +12,12 @@ describe('payments', () => {
   let hmac: WechatPay;
   let sink: NotifySink;
 
+  let close: () => Promise<void>;
+
   before(async () => {
-    ({ sandbox, merchant, pay } = await start());
-    hmac = clientFor(sandbox, merchant, { signType: 'HMAC-SHA256' });
-    sink = await notifySink();
+    ({ sandbox, merchant, pay, hmac, sink, close } = await startPaying());
   });
-  after(async () => {
-    await pay.close();
-    await hmac.close();
-    await sink.close();
-    await sandbox.close();
-  });
+  after(() => close());
 
   const order = (extra: Record<string, string | number> = {}) => ({
     body: 'sandbox test',

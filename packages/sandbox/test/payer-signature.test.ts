@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { Script } from 'node:vm';
 import { type AppParams, type JsapiParams, sign, type WechatPay } from '@wxpay/sdk';
 import type { Merchant, Sandbox } from '../src/index.ts';
-import { clientFor, control, type NotifySink, notifySink, rawPost, start, tradeNo } from './support.ts';
+import { clientFor, control, type NotifySink, rawPost, startPaying, tradeNo } from './support.ts';
 
 const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
 const WRONG_KEY = 'ThisIsNotTheMerchantApiV2Key0000';
@@ -17,17 +17,12 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
   let hmac: WechatPay;
   let sink: NotifySink;
 
+  let close: () => Promise<void>;
+
   before(async () => {
-    ({ sandbox, merchant, pay } = await start({ seed: 'payer-signature' }));
-    hmac = clientFor(sandbox, merchant, { signType: 'HMAC-SHA256' });
-    sink = await notifySink();
+    ({ sandbox, merchant, pay, hmac, sink, close } = await startPaying({ seed: 'payer-signature' }));
   });
-  after(async () => {
-    await pay.close();
-    await hmac.close();
-    await sink.close();
-    await sandbox.close();
-  });
+  after(() => close());
 
   /** Places an order and returns its out_trade_no and prepay_id. */
   async function place(

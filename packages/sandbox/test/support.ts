@@ -187,6 +187,24 @@ export async function start(options: SandboxOptions = {}) {
   return { sandbox, merchant, pay: clientFor(sandbox, merchant) };
 }
 
+/** A sandbox with an MD5 and an HMAC-SHA256 client of its first merchant and a notify receiver; `close` ends all. */
+export async function startPaying(options: SandboxOptions = {}) {
+  const started = await start(options);
+  const hmac = clientFor(started.sandbox, started.merchant, { signType: 'HMAC-SHA256' });
+  const sink = await notifySink();
+  return {
+    ...started,
+    hmac,
+    sink,
+    async close() {
+      await started.pay.close();
+      await hmac.close();
+      await sink.close();
+      await started.sandbox.close();
+    },
+  };
+}
+
 let counter = 0;
 /** A fresh, valid out_trade_no. */
 export function tradeNo(prefix = 'T'): string {
