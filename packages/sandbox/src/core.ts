@@ -8,12 +8,15 @@ import { Faults } from './faults.js';
 import { Ledger, type Movement } from './ledger/ledger.js';
 import type { Order } from './ledger/orders.js';
 import { openRedpack, type Redpack } from './ledger/payouts.js';
+import { ledgerFromSnapshot, resumeTime, snapshotOf } from './ledger/snapshot.js';
 import { createMerchant, type Identities, type Merchant, saveMerchants } from './merchants.js';
 import { Notifier, type NotifyRecord } from './notifier.js';
 import { findPayable, newOpenid, payOrder } from './payments.js';
+import { LedgerWriter, readLedgerFile } from './persistence.js';
 import { Random } from './random.js';
 import { RateLimiter } from './rate-limit.js';
 import { ok, type Result, refuse } from './result.js';
+import { resumeInFlight } from './resume.js';
 
 /** WeChat hands out its bank-payout key as PKCS#1 PEM. In memory: clients fetch it again after a restart. */
 function makeBankKey(): { publicPem: string; privateKey: KeyObject } {
@@ -88,6 +91,7 @@ export class SandboxCore {
   readonly identities: Identities;
   readonly services: Services;
   readonly #dataDir: string | undefined;
+  readonly #writer: LedgerWriter | undefined;
   #bankKey: { publicPem: string; privateKey: KeyObject } | undefined;
   url = '';
 
@@ -95,9 +99,15 @@ export class SandboxCore {
     this.random = options.random;
     this.identities = options.identities;
     this.#dataDir = options.dataDir;
-    this.clock = new Clock({ timeScale: options.timeScale, startTime: options.startTime });
+    // A stored ledger brings its clock along, so that its times stay in the past (it wins over startTime).
+    const stored = options.dataDir ? readLedgerFile(options.dataDir) : undefined;
+    this.clock = new Clock({
+      timeScale: options.timeScale,
+      startTime: stored ? resumeTime(stored.clock, Date.now()) : options.startTime,
+    });
     // Separate streams, so that adding a fault rule does not shift the ids handed out afterwards.
-    this.ledger = new Ledger(new Random(`${this.random.alnum(16)}:ledger`));
+    const ledgerSeed = `${this.random.alnum(16)}:ledger`;
+    this.ledger = stored ? ledgerFromSnapshot(stored) : new Ledger(new Random(ledgerSeed));
     this.faults = new Faults(new Random(`${this.random.alnum(16)}:faults`));
     this.notifier = new Notifier(this.clock, this.faults);
     this.services = {
@@ -112,7 +122,24 @@ export class SandboxCore {
         return this.#bankKey;
       },
     };
-    for (const merchant of this.identities.merchants)
+    if (options.dataDir) {
+      const writer = new LedgerWriter(options.dataDir, () =>
+        snapshotOf(this.ledger, { simulated: this.clock.now(), real: Date.now() }),
+      );
+      this.ledger.onChange = () => writer.changed();
+      this.#writer = writer;
+    }
+    for (const merchant of this.identities.merchants) this.#seedCouponStock(merchant);
+    resumeInFlight(this.services);
+  }
+
+  /** Writes what the data dir does not have yet; called once the clock and server have stopped. */
+  flush(): void {
+    this.#writer?.flush();
+  }
+
+  #seedCouponStock(merchant: Merchant): void {
+    if (!this.ledger.stock(merchant.mchId, merchant.couponStockId))
       seedCouponStock(this.ledger, merchant, this.clock.now());
   }
 
@@ -123,7 +150,7 @@ export class SandboxCore {
   addMerchant(): Merchant {
     const merchant = createMerchant(this.identities.ca, this.random);
     this.identities.merchants.push(merchant);
-    seedCouponStock(this.ledger, merchant, this.clock.now());
+    this.#seedCouponStock(merchant);
     if (this.#dataDir) saveMerchants(this.#dataDir, this.identities.merchants);
     return merchant;
   }
@@ -138,12 +165,11 @@ export class SandboxCore {
 
   /** A one-time 18-digit payment code (付款码) for micropay. */
   paymentCode(openid?: string): { auth_code: string; openid: string } {
-    const code = {
+    const code = this.ledger.savePaymentCode({
       authCode: this.ledger.newId('auth'),
       openid: openid || newOpenid(this.services),
       used: false,
-    };
-    this.ledger.paymentCodes.set(code.authCode, code);
+    });
     return { auth_code: code.authCode, openid: code.openid };
   }
 

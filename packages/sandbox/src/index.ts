@@ -12,7 +12,10 @@ export interface SandboxOptions {
   port?: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
-  /** Where the CA, server certificate and merchants are kept across restarts. Without it all is in memory. */
+  /**
+   * Where the CA, server certificate, merchants and ledger (ledger.json) are kept across restarts. Without it
+   * all is in memory. A ledger.json this version cannot read makes the start fail with LedgerFileError.
+   */
   dataDir?: string;
   /** Simulated seconds per real second. Default 1; 1000 turns 24 h of notify retries into ~86 s. */
   timeScale?: number;
@@ -58,7 +61,7 @@ export interface Sandbox {
   /** The money movements of a merchant, as GET /sandbox/v1/ledger does. */
   ledger(mchId: string): ReturnType<SandboxCore['ledgerOf']>;
   faults: { add(rule: FaultInput): FaultRule; clear(): void; list(): FaultRule[] };
-  /** Stops the server and every timer. */
+  /** Stops the server and every timer, and writes the ledger to the data dir if there is one. */
   close(): Promise<void>;
 }
 
@@ -106,6 +109,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         releaseHeld();
         await core.clock.close();
         await app.close();
+        core.flush();
       })();
       return closing;
     },
@@ -120,6 +124,7 @@ export { ENDPOINT_FAULTS, NOTIFY_FAULTS } from './faults.js';
 export type { Merchant } from './merchants.js';
 export type { NotifyAttempt, NotifyRecord } from './notifier.js';
 export { RETRY_SCHEDULE_SECONDS } from './notifier.js';
+export { LEDGER_FILE, LedgerFileError } from './persistence.js';
 export {
   commonNameOf,
   createCa,

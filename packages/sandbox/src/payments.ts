@@ -47,7 +47,7 @@ export function payOrder(
 
 /** After the settle delay the refund succeeds and its notify (if it has a notify_url) is raised. */
 export function scheduleRefundSuccess(services: Services, refund: Refund): void {
-  services.clock.after(REFUND_SETTLE_SECONDS, () => {
+  services.clock.at(refund.createdAt + REFUND_SETTLE_SECONDS * 1000, () => {
     const current = services.ledger.refund(refund.mchId, refund.outRefundNo);
     if (current?.status !== 'PROCESSING') return;
     const done = services.ledger.saveRefund(succeedRefund(current, services.clock.now()));

@@ -4,6 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const HEX = '0123456789abcdef';
 
+export type RandomState = [number, number, number, number];
+
 /** sfc32, seeded from the SHA-256 of the seed text. Not for secrets: only for reproducible test data. */
 export class Random {
   #a: number;
@@ -18,6 +20,17 @@ export class Random {
     this.#c = digest.readUInt32LE(8);
     this.#d = digest.readUInt32LE(12);
     for (let i = 0; i < 12; i++) this.next();
+  }
+
+  /** The generator's position, so that a restored ledger goes on where it stopped instead of reissuing ids. */
+  get state(): RandomState {
+    return [this.#a >>> 0, this.#b >>> 0, this.#c >>> 0, this.#d >>> 0];
+  }
+
+  static fromState(state: RandomState): Random {
+    const random = new Random('');
+    [random.#a, random.#b, random.#c, random.#d] = state;
+    return random;
   }
 
   /** A float in [0, 1). */

@@ -10,3 +10,4 @@ import './start.test.ts';
 import './units.test.ts';
 import './sandboxnew.test.ts';
 import './payer-signature.test.ts';
+import './persistence.test.ts';

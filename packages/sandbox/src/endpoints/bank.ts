@@ -10,7 +10,7 @@ import {
 import { dateTime } from '../time.js';
 import { MERCHANT_NO } from '../validate.js';
 import { NONCE, PAYOUT_ROW } from './common.js';
-import { type Answer, type CallContext, type EndpointDef, refused } from './types.js';
+import { type Answer, type CallContext, type EndpointDef, refused, type Services } from './types.js';
 
 const BANK_ROW = { ...PAYOUT_ROW, appidField: null } as const;
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
@@ -97,28 +97,34 @@ export const payBank: EndpointDef = {
       createdAt: now,
       paidAt: undefined,
       fingerprint: print,
+      cardFails: bankNo.startsWith(FAILING_CARD_PREFIX),
     });
     ledger.move(mchId, 'bank', -(amount + fee), payout.partnerTradeNo, payout.paymentNo, now);
-    const cardFails = bankNo.startsWith(FAILING_CARD_PREFIX);
-    ctx.clock.after(BANK_SETTLE_SECONDS, () => {
-      const current = ledger.bankPayout(mchId, payout.partnerTradeNo);
-      if (current?.status !== 'PROCESSING') return;
-      const at = ctx.clock.now();
-      const settled = ledger.saveBankPayout(settleBankPayout(current, cardFails, at));
-      if (settled.status === 'BANK_FAIL') {
-        ledger.move(
-          mchId,
-          'bank_return',
-          settled.amount + settled.fee,
-          settled.partnerTradeNo,
-          settled.paymentNo,
-          at,
-        );
-      }
-    });
+    scheduleBankSettlement(ctx, payout);
     return payReply(payout);
   },
 };
+
+/** BANK_SETTLE_SECONDS after it was made, a PROCESSING payout succeeds, or fails and the money returns. */
+export function scheduleBankSettlement(services: Services, payout: BankPayout): void {
+  const { ledger, clock } = services;
+  clock.at(payout.createdAt + BANK_SETTLE_SECONDS * 1000, () => {
+    const current = ledger.bankPayout(payout.mchId, payout.partnerTradeNo);
+    if (current?.status !== 'PROCESSING') return;
+    const at = clock.now();
+    const settled = ledger.saveBankPayout(settleBankPayout(current, at));
+    if (settled.status === 'BANK_FAIL') {
+      ledger.move(
+        settled.mchId,
+        'bank_return',
+        settled.amount + settled.fee,
+        settled.partnerTradeNo,
+        settled.paymentNo,
+        at,
+      );
+    }
+  });
+}
 
 export const queryBank: EndpointDef = {
   ...BANK_ROW,

@@ -159,7 +159,7 @@ export const micropay: EndpointDef = {
     const code = ledger.paymentCodes.get(fields.auth_code!);
     if (!code) return refused('AUTH_CODE_INVALID', '授权码检验错误');
     if (code.used) return refused('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
-    code.used = true;
+    ledger.savePaymentCode({ ...code, used: true });
     const order = ledger.saveOrder({ ...newOrder(ctx, 'MICROPAY'), openid: code.openid });
     const negative = String(ctx.headers['wechatpay-negative-test'] ?? '').toUpperCase();
     switch (negative) {

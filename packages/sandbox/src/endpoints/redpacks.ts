@@ -14,7 +14,7 @@ import {
 import { dateKey, dateTime } from '../time.js';
 import { fingerprint, IP, MERCHANT_NO } from '../validate.js';
 import { NONCE, PAYOUT_ROW } from './common.js';
-import { type Answer, type CallContext, type EndpointDef, refused } from './types.js';
+import { type Answer, type CallContext, type EndpointDef, refused, type Services } from './types.js';
 
 /** How many red packets one user may receive from one merchant per day. */
 const DAILY_REDPACKS_PER_USER = 10;
@@ -113,21 +113,27 @@ function send(ctx: CallContext, hbType: 'NORMAL' | 'GROUP'): Answer {
     fingerprint: print,
   });
   ledger.move(mchId, 'redpack', -totalAmount, redpack.mchBillno, redpack.sendListId, now);
-  const billno = redpack.mchBillno;
-  ctx.clock.after(REDPACK_SEND_SECONDS, () => {
+  scheduleRedpack(ctx, redpack);
+  return sendReply(redpack);
+}
+
+/** A red packet is SENT REDPACK_SEND_SECONDS after it was made, and what is unopened returns after 24 h. */
+export function scheduleRedpack(services: Services, redpack: Redpack): void {
+  const { ledger, clock } = services;
+  const { mchId, mchBillno: billno } = redpack;
+  clock.at(redpack.createdAt + REDPACK_SEND_SECONDS * 1000, () => {
     const current = ledger.redpack(mchId, billno);
     if (current) ledger.saveRedpack(markSent(current));
   });
-  ctx.clock.after(REDPACK_REFUND_SECONDS, () => {
+  clock.at(redpack.createdAt + REDPACK_REFUND_SECONDS * 1000, () => {
     const current = ledger.redpack(mchId, billno);
     if (!current) return;
-    const at = ctx.clock.now();
+    const at = clock.now();
     const expired = expireRedpack(current, at);
     ledger.saveRedpack(expired.redpack);
     if (expired.refund > 0)
       ledger.move(mchId, 'redpack_refund', expired.refund, billno, current.sendListId, at);
   });
-  return sendReply(redpack);
 }
 
 export const sendRedpack: EndpointDef = {

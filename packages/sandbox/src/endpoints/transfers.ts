@@ -3,7 +3,7 @@ import { settleTransfer, TRANSFER_SETTLE_SECONDS, type Transfer } from '../ledge
 import { dateKey, dateTime } from '../time.js';
 import { fingerprint, IP, MERCHANT_NO } from '../validate.js';
 import { NONCE, PAYOUT_ROW } from './common.js';
-import { type Answer, type CallContext, type EndpointDef, refused } from './types.js';
+import { type Answer, type CallContext, type EndpointDef, refused, type Services } from './types.js';
 
 /** Every sandbox payer's verified real name, for check_name=FORCE_CHECK. */
 export const SANDBOX_REAL_NAME = '测试用户';
@@ -85,24 +85,30 @@ export const transfers: EndpointDef = {
       fingerprint: print,
     });
     ledger.move(mchId, 'transfer', -amount, transfer.partnerTradeNo, transfer.paymentNo, now);
-    ctx.clock.after(TRANSFER_SETTLE_SECONDS, () => {
-      const current = ledger.transfer(mchId, transfer.partnerTradeNo);
-      if (!current) return;
-      const settled = ledger.saveTransfer(settleTransfer(current, ctx.clock.now()));
-      if (settled.status === 'FAILED' && current.status === 'PROCESSING') {
-        ledger.move(
-          mchId,
-          'transfer_return',
-          settled.amount,
-          settled.partnerTradeNo,
-          settled.paymentNo,
-          ctx.clock.now(),
-        );
-      }
-    });
+    scheduleTransferSettlement(ctx, transfer);
     return transferReply(transfer, ctx);
   },
 };
+
+/** TRANSFER_SETTLE_SECONDS after it was made, a PROCESSING transfer succeeds, or fails and the money returns. */
+export function scheduleTransferSettlement(services: Services, transfer: Transfer): void {
+  const { ledger, clock } = services;
+  clock.at(transfer.createdAt + TRANSFER_SETTLE_SECONDS * 1000, () => {
+    const current = ledger.transfer(transfer.mchId, transfer.partnerTradeNo);
+    if (current?.status !== 'PROCESSING') return;
+    const settled = ledger.saveTransfer(settleTransfer(current, clock.now()));
+    if (settled.status === 'FAILED') {
+      ledger.move(
+        settled.mchId,
+        'transfer_return',
+        settled.amount,
+        settled.partnerTradeNo,
+        settled.paymentNo,
+        clock.now(),
+      );
+    }
+  });
+}
 
 export const getTransferInfo: EndpointDef = {
   ...PAYOUT_ROW,

@@ -16,6 +16,8 @@ export interface BankPayout {
   createdAt: number;
   paidAt: number | undefined;
   fingerprint: string;
+  /** Whether the card is one the "bank" refuses (kept, since only the card number's MD5 is). */
+  cardFails: boolean;
 }
 
 /** Simulated seconds a bank payout stays PROCESSING. */
@@ -28,8 +30,8 @@ export function bankFee(amount: number): number {
   return Math.min(2500, Math.max(100, Math.round(amount / 1000)));
 }
 
-export function settleBankPayout(payout: BankPayout, cardFails: boolean, now: number): BankPayout {
+export function settleBankPayout(payout: BankPayout, now: number): BankPayout {
   if (payout.status !== 'PROCESSING') return payout;
-  if (cardFails) return { ...payout, status: 'BANK_FAIL', reason: '银行卡号不存在或已注销' };
+  if (payout.cardFails) return { ...payout, status: 'BANK_FAIL', reason: '银行卡号不存在或已注销' };
   return { ...payout, status: 'SUCCESS', paidAt: now };
 }

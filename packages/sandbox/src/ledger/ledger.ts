@@ -1,5 +1,6 @@
 // The sandbox's books: every order, refund, payout and coupon, each merchant's balance, and the
-// list of money movements that reconciliation tests read. In memory; ids come from the seeded source.
+// list of money movements that reconciliation tests read. In memory (persistence.ts keeps it in a data dir);
+// ids come from the seeded source.
 import type { Random } from '../random.js';
 import { compactTime, dateKey } from '../time.js';
 import type { BankPayout } from './bank.js';
@@ -55,7 +56,10 @@ export class Ledger {
   readonly paymentCodes = new Map<string, PaymentCode>();
   readonly bankPayouts = new Map<string, BankPayout>();
   readonly movements: Movement[] = [];
-  readonly #balances = new Map<string, number>();
+  /** Balance by mch_id. Change it through move(); it is public for snapshots. */
+  readonly balances = new Map<string, number>();
+  /** Called after every change, so that a data dir can be kept up to date. */
+  onChange: () => void = () => {};
   readonly #random: Random;
 
   constructor(random: Random) {
@@ -85,6 +89,7 @@ export class Ledger {
 
   saveOrder(order: Order): Order {
     this.orders.set(key(order.mchId, order.outTradeNo), order);
+    this.onChange();
     return order;
   }
 
@@ -100,6 +105,7 @@ export class Ledger {
 
   saveRefund(refund: Refund): Refund {
     this.refunds.set(key(refund.mchId, refund.outRefundNo), refund);
+    this.onChange();
     return refund;
   }
 
@@ -109,6 +115,7 @@ export class Ledger {
 
   saveTransfer(transfer: Transfer): Transfer {
     this.transfers.set(key(transfer.mchId, transfer.partnerTradeNo), transfer);
+    this.onChange();
     return transfer;
   }
 
@@ -118,6 +125,7 @@ export class Ledger {
 
   saveRedpack(redpack: Redpack): Redpack {
     this.redpacks.set(key(redpack.mchId, redpack.mchBillno), redpack);
+    this.onChange();
     return redpack;
   }
 
@@ -127,6 +135,7 @@ export class Ledger {
 
   saveBankPayout(payout: BankPayout): BankPayout {
     this.bankPayouts.set(key(payout.mchId, payout.partnerTradeNo), payout);
+    this.onChange();
     return payout;
   }
 
@@ -136,11 +145,13 @@ export class Ledger {
 
   saveStock(stock: CouponStock): CouponStock {
     this.stocks.set(key(stock.mchId, stock.stockId), stock);
+    this.onChange();
     return stock;
   }
 
   saveCoupon(coupon: Coupon): Coupon {
     this.coupons.set(key(coupon.mchId, coupon.couponId), coupon);
+    this.onChange();
     return coupon;
   }
 
@@ -148,18 +159,25 @@ export class Ledger {
     return this.coupons.get(key(mchId, couponId));
   }
 
+  savePaymentCode(code: PaymentCode): PaymentCode {
+    this.paymentCodes.set(code.authCode, code);
+    this.onChange();
+    return code;
+  }
+
   // ---- money ----------------------------------------------------------------------------------
 
   balance(mchId: string): number {
-    return this.#balances.get(mchId) ?? DEFAULT_BALANCE;
+    return this.balances.get(mchId) ?? DEFAULT_BALANCE;
   }
 
   /** Records a balance change. Callers check the balance first; this never refuses. */
   move(mchId: string, kind: MovementKind, amount: number, ref: string, bizNo: string, at: number): Movement {
     const balance = this.balance(mchId) + amount;
-    this.#balances.set(mchId, balance);
+    this.balances.set(mchId, balance);
     const movement: Movement = { id: this.newId('fund'), mchId, at, kind, amount, balance, ref, bizNo };
     this.movements.push(movement);
+    this.onChange();
     return movement;
   }
 
