@@ -217,7 +217,7 @@ describe('SQLite durable commits', () => {
     assert.equal(mode.rows[0]?.journal_mode, 'wal');
     const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(db);
     assert.equal(sync.rows[0]?.synchronous, 1, 'NORMAL: the driver syncs the log itself');
-    const walSync = connection.walSync!;
+    const walSync = connection.sqliteDriver!.walSync!;
     const before = walSync.syncs;
     await db.transaction().execute((trx) => trx.insertInto('t').values({ n: 1 }).execute());
     assert.equal(walSync.syncs, before + 1, 'the commit waited for a real fdatasync of the log');

@@ -6,20 +6,14 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigurationError } from '../config.js';
 import type { Database, Db } from './schema.js';
-import {
-  DurableSqliteDialect,
-  type DurableSqliteDriver,
-  type StatementSource,
-  type WalSync,
-} from './sqlite-driver.js';
+import { DurableSqliteDialect, type DurableSqliteDriver, type StatementSource } from './sqlite-driver.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
 export interface Connection {
   db: Db;
   dialect: DialectName;
-  /** SQLite in WAL mode: the log syncs that commits wait for, and the checkpoint worker once it runs. */
-  walSync?: WalSync;
+  /** SQLite: its driver, with the log syncs that commits wait for and the checkpoint worker once it runs. */
   sqliteDriver?: DurableSqliteDriver;
   close(): Promise<void>;
 }
@@ -99,7 +93,6 @@ export function connect(databaseUrl: string): Connection {
     return {
       db,
       dialect,
-      walSync: durable.driver.walSync,
       sqliteDriver: durable.driver,
       close: () => db.destroy(),
     };
