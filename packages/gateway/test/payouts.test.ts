@@ -179,6 +179,20 @@ for (const kind of DATABASE_KINDS) {
       );
       const list = (await w.api('GET', '/v1/transfers?status=succeeded')).body;
       assert.ok(list.data.some((t: { id: string }) => t.id === sent.body.id));
+      assert.equal(list.url, '/v1/transfers');
+      // Keyset pages: one at a time, newest first, each after the last, never repeating one.
+      const all = (await w.api('GET', '/v1/transfers?limit=100')).body.data.map((t: { id: string }) => t.id);
+      const paged: string[] = [];
+      for (let after = ''; ; ) {
+        const page = (await w.api('GET', `/v1/transfers?limit=1${after && `&starting_after=${after}`}`)).body;
+        paged.push(...page.data.map((t: { id: string }) => t.id));
+        if (!page.has_more) break;
+        after = page.data[0].id;
+      }
+      assert.deepEqual(paged, all);
+      const unknown = await w.api('GET', '/v1/transfers?starting_after=tr_nope');
+      assert.equal(unknown.status, 400);
+      assert.equal(unknown.body.error.param, 'starting_after');
     });
 
     test('a transfer after SYSTEMERROR-after-commit is found by gettransferinfo, not paid again', async () => {

@@ -26,7 +26,7 @@ export interface ListResult<T> {
   url: string;
 }
 
-type PagedTable = 'events' | 'payment_intents' | 'refunds' | 'webhook_endpoints';
+type PagedTable = 'events' | 'payment_intents' | 'payouts' | 'refunds' | 'webhook_endpoints';
 type Row = Record<string, unknown> & { id: string; created: number };
 // The tables differ in their other columns; filters are written against the one being listed.
 // biome-ignore lint/suspicious/noExplicitAny: shared over two tables with different columns

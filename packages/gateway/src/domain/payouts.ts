@@ -2,7 +2,8 @@
 import { type QueryCouponStockReply, type QueryCouponsInfoReply, WechatPayError } from '@wxpay/sdk';
 import type { PayoutRow } from '../db/schema-payouts.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
-import { ApiError, notFound } from './errors.js';
+import { notFound } from './errors.js';
+import { type ListParams, type ListResult, paginate } from './pagination.js';
 import { toApiError } from './payment-intents.js';
 import { checkRedpackRules, checkTransferRules } from './payout-rules.js';
 import { createPayout, type NewPayout } from './payout-sending.js';
@@ -138,52 +139,29 @@ export async function findRedpackByBillno(
   return row;
 }
 
-export interface PayoutListParams {
-  limit: number;
-  starting_after?: string;
+export interface PayoutListParams extends ListParams {
   status?: string;
 }
 
-/** Newest first by (created, id); `starting_after` continues after the given record. */
-export async function listPayouts(
+/** Newest first by (created, id), with the shared keyset pagination; `view` renders each record. */
+export function listPayouts<T>(
   ctx: ServiceContext,
   auth: AuthContext,
   kind: PayoutKind,
   params: PayoutListParams,
-): Promise<{ rows: PayoutRow[]; hasMore: boolean }> {
-  let query = ctx.db
-    .selectFrom('payouts')
-    .selectAll()
-    .where('kind', '=', kind)
-    .where('account_id', '=', auth.accountId)
-    .where('livemode', '=', auth.livemode ? 1 : 0);
-  if (params.status) query = query.where('status', '=', params.status);
-  if (params.starting_after) {
-    const cursor = await retrievePayout(ctx, auth, kind, params.starting_after).catch(() => {
-      throw new ApiError(
-        400,
-        'invalid_request_error',
-        'resource_missing',
-        `No such ${kind}: '${params.starting_after}'`,
-        'starting_after',
-      );
-    });
-    // The range bound keeps the scan on the (…, kind, created, id) index in order (see pagination.ts).
-    query = query
-      .where('created', '<=', cursor.created)
-      .where((eb) =>
-        eb.or([
-          eb('created', '<', cursor.created),
-          eb.and([eb('created', '=', cursor.created), eb('id', '<', cursor.id)]),
-        ]),
-      );
-  }
-  const rows = await query
-    .orderBy('created', 'desc')
-    .orderBy('id', 'desc')
-    .limit(params.limit + 1)
-    .execute();
-  return { rows: rows.slice(0, params.limit), hasMore: rows.length > params.limit };
+  view: (row: PayoutRow) => T,
+): Promise<ListResult<T>> {
+  return paginate(
+    ctx.db,
+    'payouts',
+    auth,
+    params,
+    (q) => {
+      const ofKind = q.where('kind', '=', kind);
+      return params.status ? ofKind.where('status', '=', params.status) : ofKind;
+    },
+    (row) => view(row as unknown as PayoutRow),
+  );
 }
 
 /** Offset pagination for the BaaS list, with its total count. */

@@ -28,13 +28,14 @@ export async function dashboardPayoutRoutes(
             : 'redpack';
         const startingAfter = request.query.starting_after || undefined;
         try {
-          const list = await listPayouts(ctx, login, kind, { limit: 25, starting_after: startingAfter });
-          return payoutsView({
+          const list = await listPayouts(
+            ctx,
+            login,
             kind,
-            data: list.rows.map((row) => viewOf(kind, row)),
-            hasMore: list.hasMore,
-            startingAfter,
-          });
+            { limit: 25, starting_after: startingAfter },
+            (row) => viewOf(kind, row),
+          );
+          return payoutsView({ kind, data: list.data, hasMore: list.has_more, startingAfter });
         } catch (error) {
           if (error instanceof ApiError && error.status < 500)
             return payoutsView({ kind, data: [], hasMore: false, startingAfter: undefined });

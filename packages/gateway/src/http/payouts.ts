@@ -98,17 +98,14 @@ export async function payoutRoutes(app: FastifyInstance, ctx: ServiceContext): P
       },
       async (request) => {
         const q = request.query;
-        const page = await listPayouts(ctx, requireAuth(request), kind, {
-          limit: q.limit ?? 10,
-          starting_after: q.starting_after,
-          status: q.status,
-        });
-        return {
-          object: 'list',
-          data: page.rows.map((row) => view(row)),
-          has_more: page.hasMore,
-          url: `/v1/${path}`,
-        };
+        const page = await listPayouts(
+          ctx,
+          requireAuth(request),
+          kind,
+          { limit: q.limit ?? 10, starting_after: q.starting_after, status: q.status },
+          (row) => view(row),
+        );
+        return { ...page, url: `/v1/${path}` };
       },
     );
     r.get(
