@@ -7,6 +7,15 @@ export const NONCE: FieldRule = { name: 'nonce_str', required: true, max: 32 };
 export const SIGN_TYPE: FieldRule = { name: 'sign_type', oneOf: ['MD5', 'HMAC-SHA256'] };
 export const OUT_TRADE_NO: FieldRule = { name: 'out_trade_no', max: 32, pattern: MERCHANT_NO };
 export const TRANSACTION_ID: FieldRule = { name: 'transaction_id', max: 32, pattern: /^\d+$/ };
+/** The head of every call about an existing order (query, close, refund, refundquery): who, and which order. */
+export const ORDER_REF_RULES: readonly FieldRule[] = [
+  { name: 'appid', required: true, max: 32 },
+  { name: 'mch_id', required: true, max: 32 },
+  NONCE,
+  SIGN_TYPE,
+  TRANSACTION_ID,
+  OUT_TRADE_NO,
+];
 
 /** The payment endpoints: appid + mch_id, either sign type, signed replies, return_code FAIL for bad fields. */
 export const PAY_ROW = {

@@ -4,7 +4,7 @@ import { paidFields } from '../notify-bodies.js';
 import { payOrder } from '../payments.js';
 import { parseCompactTime } from '../time.js';
 import { fingerprint, IP, URL_RULE } from '../validate.js';
-import { NONCE, OUT_TRADE_NO, PAY_ROW, SIGN_TYPE, TRANSACTION_ID } from './common.js';
+import { NONCE, ORDER_REF_RULES, OUT_TRADE_NO, PAY_ROW, SIGN_TYPE } from './common.js';
 import { type Answer, type CallContext, type EndpointDef, refused } from './types.js';
 
 /** Unpaid orders expire after two hours unless time_expire says otherwise. */
@@ -197,15 +197,6 @@ function findOrder(ctx: CallContext): Order | undefined {
   });
 }
 
-const QUERY_RULES = [
-  { name: 'appid', required: true, max: 32 },
-  { name: 'mch_id', required: true, max: 32 },
-  NONCE,
-  SIGN_TYPE,
-  TRANSACTION_ID,
-  OUT_TRADE_NO,
-] as const;
-
 function needsOrderRef(ctx: CallContext): Answer | undefined {
   if (!ctx.fields.transaction_id && !ctx.fields.out_trade_no)
     return { kind: 'fail', msg: '缺少参数out_trade_no' };
@@ -216,7 +207,7 @@ export const orderQuery: EndpointDef = {
   ...PAY_ROW,
   name: 'orderquery',
   path: '/pay/orderquery',
-  rules: QUERY_RULES,
+  rules: ORDER_REF_RULES,
   handle(ctx) {
     const missing = needsOrderRef(ctx);
     if (missing) return missing;
@@ -245,7 +236,7 @@ export const closeOrder: EndpointDef = {
   ...PAY_ROW,
   name: 'closeorder',
   path: '/pay/closeorder',
-  rules: [...QUERY_RULES.filter((r) => r.name !== 'out_trade_no'), { ...OUT_TRADE_NO, required: true }],
+  rules: [...ORDER_REF_RULES.filter((r) => r.name !== 'out_trade_no'), { ...OUT_TRADE_NO, required: true }],
   handle(ctx) {
     const order = ctx.ledger.order(ctx.merchant.mchId, ctx.fields.out_trade_no!);
     if (!order) return refused('ORDERNOTEXIST', '此交易订单号不存在');
@@ -261,7 +252,7 @@ export const reverseOrder: EndpointDef = {
   cert: true,
   name: 'reverse',
   path: '/secapi/pay/reverse',
-  rules: QUERY_RULES,
+  rules: ORDER_REF_RULES,
   handle(ctx) {
     const missing = needsOrderRef(ctx);
     if (missing) return missing;

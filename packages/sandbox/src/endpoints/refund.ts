@@ -4,7 +4,7 @@ import type { Refund } from '../ledger/refunds.js';
 import { scheduleRefundSuccess } from '../payments.js';
 import { dateTime } from '../time.js';
 import { MERCHANT_NO, URL_RULE } from '../validate.js';
-import { NONCE, OUT_TRADE_NO, PAY_ROW, SIGN_TYPE, TRANSACTION_ID } from './common.js';
+import { ORDER_REF_RULES, PAY_ROW } from './common.js';
 import { type Answer, type CallContext, type EndpointDef, type ReplyFields, refused } from './types.js';
 
 /** refundquery pages its refunds ten at a time when an offset is given. */
@@ -43,12 +43,7 @@ export const refund: EndpointDef = {
   name: 'refund',
   path: '/secapi/pay/refund',
   rules: [
-    { name: 'appid', required: true, max: 32 },
-    { name: 'mch_id', required: true, max: 32 },
-    NONCE,
-    SIGN_TYPE,
-    TRANSACTION_ID,
-    OUT_TRADE_NO,
+    ...ORDER_REF_RULES,
     { name: 'out_refund_no', required: true, max: 64, pattern: MERCHANT_NO },
     { name: 'total_fee', required: true, int: { min: 1 } },
     { name: 'refund_fee', required: true, int: { min: 1 } },
@@ -106,12 +101,7 @@ export const refundQuery: EndpointDef = {
   name: 'refundquery',
   path: '/pay/refundquery',
   rules: [
-    { name: 'appid', required: true, max: 32 },
-    { name: 'mch_id', required: true, max: 32 },
-    NONCE,
-    SIGN_TYPE,
-    TRANSACTION_ID,
-    OUT_TRADE_NO,
+    ...ORDER_REF_RULES,
     { name: 'out_refund_no', max: 64, pattern: MERCHANT_NO },
     { name: 'refund_id', max: 32, pattern: /^\d+$/ },
     { name: 'offset', int: { min: 0 } },
