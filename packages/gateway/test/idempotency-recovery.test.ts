@@ -135,7 +135,6 @@ for (const kind of DATABASE_KINDS) {
       const slow = runInRequest(
         {
           id: 'req_slow',
-          idempotency_key: key,
           idempotency: { ...auth, key, claimed: now - 1, creates: 'pi', linked: false },
         },
         () => createIntent(env.gateway.ctx, auth, { amount: 100, currency: 'CNY' }),

@@ -28,7 +28,7 @@ export async function recordEvent(db: Db, event: NewEvent, now: number): Promise
     data: JSON.stringify(event.data),
     created: now,
     request_id: request?.id ?? null,
-    idempotency_key: request?.idempotency_key ?? null,
+    idempotency_key: request?.idempotency?.key ?? null,
   });
   return id;
 }

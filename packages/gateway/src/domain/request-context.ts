@@ -17,7 +17,7 @@ export interface IdempotencyClaim {
 
 export interface RequestInfo {
   id: string | null;
-  idempotency_key: string | null;
+  /** The Idempotency-Key the request holds, once it has claimed one. */
   idempotency?: IdempotencyClaim;
 }
 

@@ -33,7 +33,7 @@ export async function buildApp(
   // Every request runs in its own context, so the events it writes name it; the id is also a header to quote.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('request-id', request.id);
-    runInRequest({ id: request.id, idempotency_key: null }, done);
+    runInRequest({ id: request.id }, done);
   });
   installErrorHandling(app);
   // Unknown parameters are refused (naming them), not silently dropped; bodies are not coerced.

@@ -114,7 +114,6 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
     request.idempotencyClaim = { key, claimed };
     const info = currentRequest();
     if (!info) return;
-    info.idempotency_key = key;
     info.idempotency = {
       accountId: auth.accountId,
       livemode: auth.livemode,
