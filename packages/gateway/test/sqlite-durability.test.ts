@@ -10,6 +10,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { cachingStatements, connect } from '../src/db/connect.ts';
 import { DurabilityError, DurableSqliteDialect } from '../src/db/sqlite-driver.ts';
+import { waitFor } from './support/sandbox-gateway.ts';
 
 interface Tables {
   t: { n: number };
@@ -68,12 +69,8 @@ async function open() {
 }
 
 /** Waits (at most 5 s) until `condition` holds: the first sync also opens the log file on the thread pool. */
-async function until(condition: () => boolean) {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
+function until(condition: () => boolean): Promise<true> {
+  return waitFor(condition.toString(), async () => condition() || undefined, 5000);
 }
 
 /** Lets pending promise callbacks and I/O callbacks run. */
