@@ -10,12 +10,8 @@ import { parseArgs } from 'node:util';
 import { startSandbox } from '@wxpay/sandbox';
 import pg from 'pg';
 import { randomToken } from '../../packages/gateway/src/domain/ids.ts';
-import {
-  buildGateway,
-  createAccount,
-  createApiKey,
-  runPayoutRecovery,
-} from '../../packages/gateway/src/index.ts';
+import { buildGateway, runPayoutRecovery } from '../../packages/gateway/src/index.ts';
+import { sandboxMerchantAccount } from '../../packages/gateway/test/support/sandbox-account.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,14 +51,7 @@ async function run(faults: boolean): Promise<{ payouts: number; seconds: number;
   });
   const url = await gateway.listen();
   const merchant = sandbox.merchants[0]!;
-  const { id } = await createAccount(gateway.ctx.db, {
-    appid: merchant.appid,
-    mchId: merchant.mchId,
-    key: merchant.key,
-    pfx: merchant.pfx,
-    passphrase: merchant.passphrase,
-  });
-  const key = await createApiKey(gateway.ctx.db, id, false);
+  const { key } = await sandboxMerchantAccount(gateway.ctx.db, merchant);
   if (faults) {
     sandbox.faults.add({ endpoint: '*', kind: 'systemerror_after_commit', probability: 0.2 });
     sandbox.faults.add({ endpoint: '*', kind: 'timeout', probability: 0.1, holdMs: 500 });

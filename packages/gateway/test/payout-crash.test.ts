@@ -12,11 +12,11 @@ import { WechatPay } from '@wxpay/sdk';
 import { connect } from '../src/db/connect.ts';
 import { migrate } from '../src/db/migrations.ts';
 import type { PayoutRow } from '../src/db/schema-payouts.ts';
-import { createAccount, createApiKey } from '../src/domain/accounts.ts';
 import { abandonedAfterMs } from '../src/domain/idempotency.ts';
 import { isFinal, type PayoutKind } from '../src/domain/payout-state.ts';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.ts';
 import { openid } from './support/payout-sandbox.ts';
+import { sandboxMerchantAccount } from './support/sandbox-account.ts';
 
 const COUNT = Number(process.env.WXPAY_CRASH_PAYOUTS ?? 40);
 const KILLS = 4;
@@ -52,14 +52,7 @@ for (const kind of DATABASE_KINDS) {
       const merchant = sandbox.merchants[0]!;
       const setup = connect(database.url);
       await migrate(setup.db);
-      const { id: accountId } = await createAccount(setup.db, {
-        appid: merchant.appid,
-        mchId: merchant.mchId,
-        key: merchant.key,
-        pfx: merchant.pfx,
-        passphrase: merchant.passphrase,
-      });
-      const key = await createApiKey(setup.db, accountId, false);
+      const { key } = await sandboxMerchantAccount(setup.db, merchant);
       await setup.close();
 
       const port = await freePort();

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { type Sandbox, startSandbox } from '@wxpay/sandbox';
 import { type Browser, chromium } from 'playwright-core';
-import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
 import { buildGateway, type Gateway } from '../../src/index.ts';
 import { apiClient } from './api-client.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 import type { Json } from './harness.ts';
+import { sandboxMerchantAccount } from './sandbox-account.ts';
 
 /**
  * Where the browser tests save their screenshots: a temporary folder, so that a test run leaves the work tree
@@ -57,15 +57,8 @@ export async function startStack(): Promise<BrowserStack> {
   });
   const url = await gateway.listen();
   const merchant = sandbox.merchants[0]!;
-  const { id } = await createAccount(gateway.ctx.db, {
-    appid: merchant.appid,
-    mchId: merchant.mchId,
-    key: merchant.key,
-    // The client certificate, so the dashboard's payout views have red packets to show.
-    pfx: merchant.pfx,
-    passphrase: merchant.passphrase,
-  });
-  const key = await createApiKey(gateway.ctx.db, id, false);
+  // With the client certificate, so the dashboard's payout views have red packets to show.
+  const { key } = await sandboxMerchantAccount(gateway.ctx.db, merchant);
   return {
     sandbox,
     gateway,

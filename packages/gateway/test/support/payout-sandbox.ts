@@ -6,6 +6,7 @@ import { buildGateway, type Gateway, runPayoutRecovery } from '../../src/index.t
 import { apiClient } from './api-client.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 import type { Json } from './harness.ts';
+import { sandboxMerchantAccount } from './sandbox-account.ts';
 
 export interface PayoutWorld {
   sandbox: Sandbox;
@@ -46,14 +47,7 @@ export async function startPayoutWorld(kind: DatabaseKind): Promise<PayoutWorld>
   const url = await gateway.listen();
   const merchant = sandbox.merchants[0]!;
   const db = gateway.ctx.db;
-  const { id: accountId } = await createAccount(db, {
-    appid: merchant.appid,
-    mchId: merchant.mchId,
-    key: merchant.key,
-    pfx: merchant.pfx,
-    passphrase: merchant.passphrase,
-  });
-  const key = await createApiKey(db, accountId, false);
+  const { accountId, key } = await sandboxMerchantAccount(db, merchant);
   const bare = await createAccount(db, { appid: merchant.appid, mchId: merchant.mchId, key: merchant.key });
   const noCertKey = await createApiKey(db, bare.id, false);
   return {

@@ -1,11 +1,11 @@
 // A gateway on a real database talking to the real sandbox (with the merchant's client certificate, so refunds
 // work), a movable gateway clock, and helpers to get a paid intent.
 import { type Sandbox, startSandbox } from '@wxpay/sandbox';
-import { createAccount, createApiKey } from '../../src/domain/accounts.ts';
 import { buildGateway, type Gateway } from '../../src/index.ts';
 import { apiClient } from './api-client.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 import type { Json } from './harness.ts';
+import { sandboxMerchantAccount } from './sandbox-account.ts';
 
 export interface SandboxGateway {
   sandbox: Sandbox;
@@ -47,14 +47,7 @@ export async function startSandboxGateway(kind: DatabaseKind): Promise<SandboxGa
   });
   const url = await gateway.listen();
   const merchant = sandbox.merchants[0]!;
-  const { id: accountId } = await createAccount(gateway.ctx.db, {
-    appid: merchant.appid,
-    mchId: merchant.mchId,
-    key: merchant.key,
-    pfx: merchant.pfx,
-    passphrase: merchant.passphrase,
-  });
-  const key = await createApiKey(gateway.ctx.db, accountId, false);
+  const { accountId, key } = await sandboxMerchantAccount(gateway.ctx.db, merchant);
   const api = apiClient(url, key);
 
   return {
