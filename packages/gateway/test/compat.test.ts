@@ -1,9 +1,11 @@
 // The Thinkjs-compatible /wxPay routes and the `deal` view, on SQLite and PostgreSQL, against the mock WeChat.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { parseXml } from '@wxpay/sdk';
 import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql } from 'kysely';
 import { dealViewQuery } from '../src/db/migration-deal-view.ts';
 import { parseCompatId, parseYuanPrice } from '../src/domain/compat.ts';
+import { readWechatText } from '../src/domain/wechat-text.ts';
 import { parseCompatJson } from '../src/http/compat.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type Harness, type Json, startHarness } from './support/harness.ts';
@@ -72,6 +74,16 @@ describe('compat price parsing', () => {
     assert.equal((parseCompatJson('{"price": 12.30}') as Json).price, '12.30');
     assert.equal((parseCompatJson('{"price":0.015}') as Json).price, '0.015');
     assert.equal((parseCompatJson('{"price":"9.9"}') as Json).price, '9.9');
+  });
+});
+
+describe('stored WeChat replies', () => {
+  test('are read whether kept as WeChat sent them (XML) or as JSON of the fields (older rows)', () => {
+    const xml =
+      '<xml><trade_state><![CDATA[USERPAYING]]></trade_state><trade_state_desc>输入密码</trade_state_desc></xml>';
+    assert.deepEqual(readWechatText(xml), { trade_state: 'USERPAYING', trade_state_desc: '输入密码' });
+    assert.deepEqual(readWechatText('{"trade_state":"REVOKED"}'), { trade_state: 'REVOKED' });
+    assert.equal(readWechatText('TIMEOUT: no answer within 5000 ms'), undefined);
   });
 });
 
@@ -258,7 +270,7 @@ for (const kind of DATABASE_KINDS) {
           update_at: undefined,
         },
       );
-      assert.equal(JSON.parse(String(unpaid.prepayBack)).code_url, body.code_url[0]);
+      assert.equal(parseXml(String(unpaid.prepayBack)).code_url, body.code_url[0]);
 
       h.clock.now += 1_000;
       const notify = h.pay(body.order_id);

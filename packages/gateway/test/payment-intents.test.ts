@@ -1,6 +1,8 @@
 // PaymentIntents end to end: HTTP → gateway → mock WeChat over HTTPS → real SQLite file / PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { parseXml, verifySign } from '@wxpay/sdk';
+import { MERCHANT } from '../../sdk/test/support/mock-wechat.ts';
 import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type Harness, startHarness } from './support/harness.ts';
@@ -235,6 +237,11 @@ for (const kind of DATABASE_KINDS) {
         after.body.wechat_payloads.map((p: { kind: string }) => p.kind),
         ['prepay', 'query'],
       );
+      // What WeChat sent, as sent: its signed XML, not our reading of it.
+      const [prepay, query] = after.body.wechat_payloads.map((p: { body: string }) => parseXml(p.body));
+      assert.ok(verifySign(prepay, MERCHANT.key) && verifySign(query, MERCHANT.key));
+      assert.equal(prepay.code_url, created.body.next_action.wechat_pay_display_qr_code.image_data_url);
+      assert.equal(query.trade_state, 'SUCCESS');
       assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 1);
     });
 

@@ -25,6 +25,7 @@ import {
 import { nonce } from './nonce.js';
 import { notifyReply, parsePaymentNotify, parseRefundNotify } from './notify.js';
 import * as payouts from './payouts.js';
+import { keepRawReply } from './raw-reply.js';
 import { type Fields, type SignType, sign, signingString, verifySign } from './sign.js';
 import { readText, Transport } from './transport.js';
 import type {
@@ -237,7 +238,7 @@ export class WechatPay {
         });
       }
       const { flat, ...extra } = parts;
-      return { ...this.#check(spec, fields, flat, text), ...extra };
+      return keepRawReply({ ...this.#check(spec, fields, flat, text), ...extra }, text);
     });
   }
 

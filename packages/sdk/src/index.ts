@@ -26,6 +26,7 @@ export {
 } from './notify.js';
 export { REDPACK_SCENE_ID_THRESHOLD } from './payout-rules.js';
 export type * from './payout-types.js';
+export { rawReply } from './raw-reply.js';
 export {
   type Fields,
   type FieldValue,

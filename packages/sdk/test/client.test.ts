@@ -5,6 +5,7 @@ import {
   CertificateError,
   ProtocolError,
   RequestValidationError,
+  rawReply,
   SignatureError,
   TransportError,
   verifySign,
@@ -48,6 +49,17 @@ describe('payment endpoints round trip over mutual TLS', () => {
     assert.equal(sent.total_fee, '888');
     assert.match(sent.nonce_str!, /^[A-Za-z0-9]{32}$/);
     assert.ok(verifySign(sent, MERCHANT.key), 'the request signature verifies');
+  });
+
+  test('rawReply gives the exact text WeChat sent, not a rebuild of the parsed fields', async () => {
+    const built = signedReply({ trade_state: 'NOTPAY', out_trade_no: 'o1', trade_state_desc: '订单未支付' });
+    // WeChat's own layout: a declaration, CDATA sections, line breaks between elements.
+    const text = `<?xml version="1.0" encoding="UTF-8"?>\n${built.replace(/(<\/\w+>)</g, '$1\n  <')}\n`;
+    mock.on('/pay/orderquery', () => ({ body: text }));
+    const reply = await pay.orderQuery({ out_trade_no: 'o1' });
+    assert.equal(reply.trade_state_desc, '订单未支付');
+    assert.equal(rawReply(reply), text);
+    assert.equal(rawReply({ ...reply }), undefined, 'a copy is not what WeChat sent');
   });
 
   test('HMAC-SHA256 clients sign requests with HMAC and verify HMAC replies', async () => {

@@ -12,6 +12,7 @@ import {
   ProtocolError,
   partnerTradeNo,
   RequestValidationError,
+  rawReply,
   SignatureError,
   TransportError,
   verifySign,
@@ -233,6 +234,10 @@ describe('red packets (现金红包)', () => {
         '</hblist><remark>r</remark></xml>',
     }));
     const info = await pay.getRedpackInfo({ mch_billno: '1900000109202611210000000001' });
+    assert.match(
+      rawReply(info) ?? '',
+      /^<xml><return_code>.*\n<hbinfo><openid><!\[CDATA\[oA\]\]>.*<\/xml>$/s,
+    );
     const sent = assertPayoutRequest(mock.requests[0], '/mmpaymkttransfers/gethbinfo');
     assert.equal(sent.bill_type, 'MCHT');
     assert.equal(sent.appid, MERCHANT.appid);

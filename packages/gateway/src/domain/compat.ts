@@ -8,6 +8,7 @@ import { checkAmount } from './money.js';
 import { confirmIntent, createIntent, toApiError } from './payment-intents.js';
 import { closeIntent, queryIntent } from './reconcile.js';
 import { isOpen } from './state.js';
+import { readWechatText } from './wechat-text.js';
 
 /** The old `deal` table's int(11) columns. */
 const INT11_MAX = 2_147_483_647;
@@ -195,12 +196,10 @@ async function tradeStateOf(ctx: ServiceContext, intent: IntentRow): Promise<Que
     .orderBy('created', 'desc')
     .limit(10)
     .execute();
+  // An error reply (ORDERNOTEXIST…) carries no trade_state; a transport failure is kept as text.
   const replies = recent.flatMap((row) => {
-    try {
-      return [JSON.parse(row.body) as { trade_state?: string; trade_state_desc?: string }];
-    } catch {
-      return []; // an error reply kept as text (ORDERNOTEXIST…) carries no trade_state
-    }
+    const reply = readWechatText(row.body);
+    return reply ? [reply] : [];
   });
   const said = (state: string) => replies.find((reply) => reply.trade_state === state);
   let state: string;

@@ -4,6 +4,7 @@ import { BusinessError, WechatPayError } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import { loadAccount, type ServiceContext } from './context.js';
 import { markIntentCanceled, recordPayload } from './transitions.js';
+import { wechatText } from './wechat-text.js';
 
 /** After this, an order still USERPAYING (or unknown) is reversed rather than polled. */
 export function micropayDeadline(ctx: ServiceContext, intent: IntentRow): number {
@@ -34,7 +35,7 @@ export async function reverseMicropay(ctx: ServiceContext, intent: IntentRow): P
   let outcome: ReverseOutcome;
   try {
     const reply = await client.reverse({ out_trade_no: intent.out_trade_no });
-    body = JSON.stringify(reply);
+    body = wechatText(reply);
     outcome = reply.recall === 'Y' ? 'recall' : 'reversed';
   } catch (error) {
     if (!(error instanceof WechatPayError)) throw error;

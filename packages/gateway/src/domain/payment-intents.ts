@@ -15,6 +15,7 @@ import { canApply, isOpen, nextQueryAt } from './state.js';
 import { wechatTime } from './time.js';
 import { markIntentSucceeded, markPaymentFailed, recordPayload, transition } from './transitions.js';
 import { wechatCallLeaseMs } from './wechat-lease.js';
+import { wechatText } from './wechat-text.js';
 
 export const TERMINAL_TYPES = ['WEB', 'WAP', 'SCAN_CODE', 'OFFICIAL_ACCOUNT', 'MINI_PROGRAM', 'APP'] as const;
 export type TerminalType = (typeof TERMINAL_TYPES)[number];
@@ -409,7 +410,7 @@ async function placeOrder(
   const nextAction = buildNextAction(ctx, client, account, intent, terminalType, reply);
   const updated = await transition(ctx, id, 'require_action', {
     patch: { next_action: JSON.stringify(nextAction), wechat_prepay_id: reply.prepay_id ?? null },
-    payload: { kind: 'prepay', body: JSON.stringify(reply) },
+    payload: { kind: 'prepay', body: wechatText(reply) },
     releaseLease: lease,
   });
   if (updated) return { view: intentView(updated), released: true };
@@ -539,7 +540,7 @@ async function micropay(
     });
     // A signed, verified micropay reply is a WeChat result, like orderquery's, and is checked the same
     // way: an amount or currency other than ours is refused and left to orderquery to settle.
-    const body = JSON.stringify(reply);
+    const body = wechatText(reply);
     if (!amountMatches(intent, reply)) {
       await recordAmountMismatch(ctx, intent, 'micropay', reply);
       await transition(ctx, intent.id, 'await_result', {

@@ -2,7 +2,6 @@
 // outcome leaves it `sending` for the recovery job, which queries and resends with the SAME number.
 import {
   BusinessError,
-  buildXml,
   CertificateError,
   ConfigError,
   mchBillno,
@@ -30,6 +29,7 @@ import {
 } from './payout-state.js';
 import { payoutView } from './payout-view.js';
 import { wechatCallLeaseMs } from './wechat-lease.js';
+import { wechatText } from './wechat-text.js';
 
 /**
  * How long a freshly stored record is left to its own request before the recovery job may take it over: longer
@@ -148,9 +148,6 @@ function callSend(client: WechatPay, row: PayoutRow): Promise<Record<string, str
   }
 }
 
-const flatXml = (reply: Record<string, unknown>): string =>
-  buildXml(Object.fromEntries(Object.entries(reply).filter(([, v]) => typeof v === 'string')) as WireFields);
-
 /** Sends (or resends, with the same number and fields) a `sending` record and settles what WeChat says. */
 export async function sendPayout(ctx: ServiceContext, row: PayoutRow): Promise<PayoutRow> {
   const account = await loadAccount(ctx, row.account_id);
@@ -161,7 +158,7 @@ export async function sendPayout(ctx: ServiceContext, row: PayoutRow): Promise<P
   } catch (error) {
     return settleError(ctx, row, error, 'send');
   }
-  const body = flatXml(reply);
+  const body = wechatText(reply);
   const kind = row.kind as PayoutKind;
   // send_coupon answers result_code SUCCESS with ret_code FAILED when this one coupon was refused.
   if (kind === 'coupon' && reply.ret_code === 'FAILED') {
@@ -383,7 +380,7 @@ export async function advancePayout(ctx: ServiceContext, row: PayoutRow): Promis
     if (kind === 'redpack') {
       const info = await client.getRedpackInfo({ mch_billno: row.wechat_no });
       const mismatch = replyMismatch(row, info.mch_billno, info.total_amount);
-      if (mismatch) return rejectReply(ctx, row, JSON.stringify(info), mismatch);
+      if (mismatch) return rejectReply(ctx, row, wechatText(info), mismatch);
       const status = redpackStatusOf(info.status) ?? row.status;
       return settled(ctx, row, {
         status,
@@ -391,28 +388,28 @@ export async function advancePayout(ctx: ServiceContext, row: PayoutRow): Promis
           detail: JSON.stringify(info),
           hblist: JSON.stringify(info.hblist ?? []),
           wechat_id: row.wechat_id ?? info.detail_id ?? null,
-          raw_result: JSON.stringify(info),
+          raw_result: wechatText(info),
           attempts: row.attempts + 1,
           ...(status === 'failed' ? { failure_code: 'FAILED', failure_message: info.reason ?? null } : {}),
         },
-        reply: { kind: 'query', body: JSON.stringify(info) },
+        reply: { kind: 'query', body: wechatText(info) },
         nextAttemptAt: nextAttemptAt(ctx.now(), row.attempts + 1),
       });
     }
     const info = await client.getTransferInfo({ partner_trade_no: row.wechat_no });
     const mismatch = replyMismatch(row, info.partner_trade_no, info.payment_amount);
-    if (mismatch) return rejectReply(ctx, row, flatXml(info), mismatch);
+    if (mismatch) return rejectReply(ctx, row, wechatText(info), mismatch);
     const status = transferStatusOf(info.status) ?? row.status;
     return settled(ctx, row, {
       status: status,
       patch: {
         detail: JSON.stringify(info),
         wechat_id: row.wechat_id ?? info.detail_id ?? null,
-        raw_result: flatXml(info),
+        raw_result: wechatText(info),
         attempts: row.attempts + 1,
         ...(status === 'failed' ? { failure_code: 'FAILED', failure_message: info.reason ?? null } : {}),
       },
-      reply: { kind: 'query', body: flatXml(info) },
+      reply: { kind: 'query', body: wechatText(info) },
       nextAttemptAt: nextAttemptAt(ctx.now(), row.attempts + 1),
     });
   } catch (error) {

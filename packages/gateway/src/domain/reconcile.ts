@@ -5,6 +5,7 @@ import { loadAccount, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import { isOpen } from './state.js';
 import { markIntentCanceled, markIntentSucceeded, markPaymentFailed, recordPayload } from './transitions.js';
+import { wechatText } from './wechat-text.js';
 
 async function reload(ctx: ServiceContext, id: string): Promise<IntentRow> {
   return ctx.db.selectFrom('payment_intents').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -53,7 +54,7 @@ export async function queryIntent(ctx: ServiceContext, intent: IntentRow): Promi
     }
     throw error;
   }
-  const payload = { kind: 'query' as const, body: JSON.stringify(reply) };
+  const payload = { kind: 'query' as const, body: wechatText(reply) };
   switch (reply.trade_state) {
     case 'SUCCESS':
     case 'REFUND':
@@ -101,7 +102,7 @@ export async function closeIntent(
   const client = ctx.wechat(account, intent.livemode === 1);
   try {
     const reply = await client.closeOrder({ out_trade_no: intent.out_trade_no });
-    await markIntentCanceled(ctx, queried, reason, { kind: 'close', body: JSON.stringify(reply) });
+    await markIntentCanceled(ctx, queried, reason, { kind: 'close', body: wechatText(reply) });
   } catch (error) {
     if (error instanceof BusinessError && error.errCode === 'ORDERPAID') {
       await recordPayload(ctx.db, intent.id, 'close', error.rawBody ?? error.message, ctx.now());

@@ -28,6 +28,7 @@ import {
 import { recordRefundEvents, recordRefundPayload, settleRefund } from './refund-transitions.js';
 import { type RefundView, refundView } from './refund-view.js';
 import { wechatCallLeaseMs } from './wechat-lease.js';
+import { wechatText } from './wechat-text.js';
 
 export interface CreateRefundInput {
   payment_intent: string;
@@ -211,7 +212,7 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
         notify_url: refundNotifyUrl(ctx, refund.account_id),
       });
       const at = ctx.now();
-      await recordRefundPayload(ctx.db, refund, 'refund', JSON.stringify(reply), at);
+      await recordRefundPayload(ctx.db, refund, 'refund', wechatText(reply), at);
       await ctx.db
         .updateTable('refunds')
         .set({
@@ -330,7 +331,7 @@ async function queryWechatRefund(
   const client = ctx.wechat(account, refund.livemode === 1);
   try {
     const reply = await client.refundQuery({ out_refund_no: refund.out_refund_no });
-    await recordRefundPayload(ctx.db, refund, 'refund_query', JSON.stringify(reply), ctx.now());
+    await recordRefundPayload(ctx.db, refund, 'refund_query', wechatText(reply), ctx.now());
     return refundInQueryReply(reply, refund.out_refund_no);
   } catch (error) {
     if (error instanceof BusinessError && error.errCode === 'REFUNDNOTEXIST') return undefined;
