@@ -61,7 +61,7 @@ for (const kind of DATABASE_KINDS) {
           object_id: null,
         })
         .execute();
-    const count = async (table: 'payment_intents' | 'payouts') =>
+    const count = async (table: 'payment_intents' | 'payouts' | 'checkout_sessions' | 'webhook_endpoints') =>
       Number(
         (
           await env.gateway.ctx.db
@@ -177,6 +177,37 @@ for (const kind of DATABASE_KINDS) {
         .ledger(merchant.mchId)
         .movements.filter((m) => m.amount < 0 && m.amount === -150);
       assert.equal(debits.length, 1, 'the user was paid once');
+    });
+
+    test('a checkout session or webhook endpoint whose answer was lost is answered, not created again', async () => {
+      const session = {
+        amount: 1234,
+        currency: 'CNY',
+        description: 'Mugs',
+        success_url: 'https://shop.example/ok',
+        cancel_url: 'https://shop.example/cart',
+      };
+      const endpoint = { url: 'https://shop.example/hooks', enabled_events: ['payment_intent.succeeded'] };
+      for (const [path, body, table] of [
+        ['/v1/checkout/sessions', session, 'checkout_sessions'],
+        ['/v1/webhook_endpoints', endpoint, 'webhook_endpoints'],
+      ] as const) {
+        const headers = { 'idempotency-key': `${table}-crash-${Math.random()}` };
+        const first = await api('POST', path, body, headers);
+        assert.equal(first.status, 200, JSON.stringify(first.body));
+        assert.equal((await keyRow(headers['idempotency-key'])).object_id, first.body.id, path);
+        await dieBeforeAnswering(headers['idempotency-key']);
+        const before = await count(table);
+        env.clock.offsetMs += window + 1000;
+        const recovered = await api('POST', path, body, headers);
+        assert.equal(recovered.status, 200, path);
+        assert.equal(recovered.headers.get('idempotent-replayed'), 'true', path);
+        assert.equal(recovered.body.id, first.body.id, path);
+        assert.equal(await count(table), before, `no second ${table}`);
+        if (table === 'checkout_sessions') assert.equal(recovered.body.url, first.body.url);
+        // The caller never saw the secret: the recovered answer carries it, as the lost one did.
+        else assert.equal(recovered.body.secret, first.body.secret);
+      }
     });
   });
 }

@@ -6,6 +6,7 @@ import type { CheckoutSessionsTable } from '../db/schema-checkout.js';
 import type { AuthContext, ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
 import { recordEvent } from './events.js';
+import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { checkAmount, isCurrency } from './money.js';
 import { cancelIntent, confirmIntent, createIntent, type TerminalType } from './payment-intents.js';
@@ -146,6 +147,7 @@ export async function createSession(
   };
   await ctx.db.transaction().execute(async (trx) => {
     await trx.insertInto('checkout_sessions').values(row).execute();
+    await linkToIdempotencyKey(trx, id);
     await trx
       .insertInto('checkout_session_intents')
       .values({ intent_id: intent.id, session_id: id, created: now })

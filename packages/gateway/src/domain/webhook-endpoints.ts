@@ -3,6 +3,7 @@ import type { WebhookEndpointRow } from '../db/schema-refunds-webhooks.js';
 import type { AuthContext, ServiceContext } from './context.js';
 import { notFound } from './errors.js';
 import { recordEvent } from './events.js';
+import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
 import { toUnixSeconds } from './time.js';
@@ -29,7 +30,10 @@ function newSecret(): string {
   return `whsec_${randomToken(32)}`;
 }
 
-/** The API view. The secret is included only when `withSecret` (create and rotate); it is never shown again. */
+/**
+ * The API view. The secret is included only when `withSecret`: in the answer to create (a retry of a create
+ * whose answer was lost included) and to rotate. It is never shown again.
+ */
 export function webhookEndpointView(row: WebhookEndpointRow, withSecret = false) {
   return {
     id: row.id,
@@ -88,7 +92,10 @@ export async function createWebhookEndpoint(
     created: now,
     updated: now,
   };
-  await ctx.db.insertInto('webhook_endpoints').values(row).execute();
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.insertInto('webhook_endpoints').values(row).execute();
+    await linkToIdempotencyKey(trx, row.id);
+  });
   return webhookEndpointView(row, true);
 }
 
@@ -227,4 +234,13 @@ export async function disableFailingEndpoint(ctx: ServiceContext, row: WebhookEn
       now,
     );
   });
+}
+
+/** The answer a create gave: the endpoint with its secret. For a retry of a create whose answer was lost. */
+export async function createdWebhookEndpoint(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  id: string,
+): Promise<WebhookEndpointView> {
+  return webhookEndpointView(await loadEndpoint(ctx, auth, id), true);
 }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IdempotencyKeysTable } from '../db/schema.js';
+import { retrieveSession } from '../domain/checkout-sessions.js';
 import type { AuthContext, ServiceContext } from '../domain/context.js';
 import { ApiError } from '../domain/errors.js';
 import { abandonedAfterMs, keyInUse } from '../domain/idempotency.js';
@@ -11,13 +12,14 @@ import { couponView, redpackView, transferView } from '../domain/payout-view.js'
 import { retrievePayout } from '../domain/payouts.js';
 import { retrieveRefund } from '../domain/refunds.js';
 import { currentRequest } from '../domain/request-context.js';
+import { createdWebhookEndpoint } from '../domain/webhook-endpoints.js';
 
 type View = (ctx: ServiceContext, auth: AuthContext, id: string) => Promise<unknown>;
 
 /**
  * The routes whose object is recorded on their key: the id prefix each creates and how to answer that object
- * as the route does. Other POSTs create nothing that moves money, or change an existing object conditionally,
- * and are simply run again by a retry that takes an abandoned key over.
+ * as the route does. Other POSTs change an existing object conditionally, and are simply run again by a retry
+ * that takes an abandoned key over.
  */
 const CREATES: Record<string, { prefix: string; view: View }> = {
   '/v1/payment_intents': { prefix: 'pi', view: (ctx, auth, id) => retrieveIntent(ctx, auth, id) },
@@ -34,6 +36,8 @@ const CREATES: Record<string, { prefix: string; view: View }> = {
     prefix: 'cpn',
     view: async (ctx, auth, id) => couponView(await retrievePayout(ctx, auth, 'coupon', id)),
   },
+  '/v1/checkout/sessions': { prefix: 'cs', view: retrieveSession },
+  '/v1/webhook_endpoints': { prefix: 'we', view: createdWebhookEndpoint },
 };
 
 declare module 'fastify' {
