@@ -1,4 +1,4 @@
-// Issue-8 benchmark: the hosted checkout page (GET /checkout/:id) against a bare Fastify route serving the same bytes
+// Benchmark: the hosted checkout page (GET /checkout/:id) against a bare Fastify route serving the same bytes
 // in the same process, and the dashboard's payments list (HTML page and GET /v1/payment_intents) with 100k and 1M
 // payments seeded into SQLite (multi-row INSERTs in one transaction), first page and a deep keyset page.
 // Run: node --conditions=source --import tsx bench/gateway/checkout-dashboard.ts [--sizes 100000,1000000 --seconds 8]

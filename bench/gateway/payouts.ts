@@ -1,4 +1,4 @@
-// Issue-7 benchmark: payouts/s through the gateway (POST /v1/redpacks and /v1/transfers → sandbox → SQLite or
+// Benchmark: payouts/s through the gateway (POST /v1/redpacks and /v1/transfers → sandbox → SQLite or
 // PostgreSQL), without faults and with the crash test's faults (SYSTEMERROR after commit 20 %, timeout 10 %,
 // SYSTEMERROR 10 %), counted until every payout has left `sending` (recovery included).
 // Run: node --conditions=source --import tsx bench/gateway/payouts.ts [--payouts 400 --concurrency 16 --pg ADMIN_URL]

@@ -1,4 +1,4 @@
-// Issue-6 benchmark: webhook deliveries/s to a local receiver answering 200, and the refund create → succeeded
+// Benchmark: webhook deliveries/s to a local receiver answering 200, and the refund create → succeeded
 // cycle/s through the sandbox (refund call, settlement, refund notify). One process, SQLite (and PostgreSQL with
 // --pg URL). Run: node --conditions=source --import tsx bench/gateway/refunds-webhooks.ts [--events 3000 --refunds 300]
 import { mkdtempSync, rmSync } from 'node:fs';

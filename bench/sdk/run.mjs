@@ -1,4 +1,4 @@
-// Speed benchmark of @wxpay/sdk against tenpay and wechatpay-axios-plugin (issue 2, "Speed").
+// Speed benchmark of @wxpay/sdk against tenpay and wechatpay-axios-plugin.
 //
 // One run measures, for each library and with that library's own signing and XML code:
 //   - build + sign a 12-field unifiedorder request (fields → signed XML string);

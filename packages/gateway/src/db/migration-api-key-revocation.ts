@@ -1,4 +1,4 @@
-// Migration 006 (issue 8): API keys can be revoked, and a dashboard session remembers which key opened it.
+// Migration 006: API keys can be revoked, and a dashboard session remembers which key opened it.
 import type { Kysely, Migration } from 'kysely';
 
 export const apiKeyRevocationMigration: Migration = {

@@ -1,4 +1,4 @@
-// Tables for refunds and webhooks (issue 6). Times are epoch milliseconds; JSON as text; booleans as 0/1.
+// Tables for refunds and webhooks. Times are epoch milliseconds; JSON as text; booleans as 0/1.
 import type { Selectable } from 'kysely';
 
 export interface RefundsTable {

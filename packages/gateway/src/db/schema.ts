@@ -28,7 +28,7 @@ export interface ApiKeysTable {
   redacted: string;
   livemode: number;
   created: number;
-  /** When the key was revoked (epoch ms, issue 8); null while it works. */
+  /** When the key was revoked (epoch ms); null while it works. */
   revoked: number | null;
 }
 
@@ -64,7 +64,7 @@ export interface PaymentIntentsTable {
   expires_at: number;
   created: number;
   updated: number;
-  /** Sum of pending and succeeded refunds; only ever changed by a conditional UPDATE (issue 6). */
+  /** Sum of pending and succeeded refunds; only ever changed by a conditional UPDATE. */
   amount_refunded: number;
   refund_count: number;
   /** While a confirm is calling WeChat (epoch ms): a second confirm is refused until then (migration 007). */

@@ -13,7 +13,7 @@ export function intentView(row: IntentRow, payloads?: PayloadView[]) {
     id: row.id,
     object: 'payment_intent' as const,
     amount: row.amount,
-    /** Pending and succeeded refunds (issue 6). */
+    /** Pending and succeeded refunds. */
     amount_refunded: row.amount_refunded,
     refunded: row.amount_refunded > 0 && row.amount_refunded >= row.amount,
     currency: row.currency,

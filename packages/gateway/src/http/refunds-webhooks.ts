@@ -1,4 +1,4 @@
-// Registers the issue-6 routes: /v1/refunds and /v1/webhook_endpoints (authenticated, idempotent POSTs) and the
+// Registers the refund and webhook routes: /v1/refunds and /v1/webhook_endpoints (authenticated, idempotent POSTs) and the
 // refund notify route (raw body, no API key).
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../domain/context.js';

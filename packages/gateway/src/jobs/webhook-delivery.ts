@@ -7,7 +7,7 @@ export function runWebhookDeliveries(ctx: ServiceContext, options: DeliveryOptio
   return deliverWebhooks(ctx, options);
 }
 
-/** One pass of the issue-6 jobs, as the worker loop runs them: refund resends/queries, then webhooks. */
+/** One pass of the refund and webhook jobs, as the worker loop runs them: refund resends/queries, then webhooks. */
 export async function runRefundAndWebhookJobs(ctx: ServiceContext) {
   const refunds = await runRefundSync(ctx);
   const webhooks = await runWebhookDeliveries(ctx);
