@@ -2,13 +2,8 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
-import { type Sandbox, startSandbox } from '@wxpay/sandbox';
 import { type Browser, chromium } from 'playwright-core';
-import { buildGateway, type Gateway } from '../../src/index.ts';
-import { apiClient } from './api-client.ts';
-import { createTestDatabase, type TestDatabase } from './databases.ts';
-import type { Json } from './harness.ts';
-import { sandboxMerchantAccount } from './sandbox-account.ts';
+import { type SandboxGateway, startSandboxGateway } from './sandbox-gateway.ts';
 
 /**
  * Where the browser tests save their screenshots: a temporary folder, so that a test run leaves the work tree
@@ -39,36 +34,8 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export interface BrowserStack {
-  sandbox: Sandbox;
-  gateway: Gateway;
-  url: string;
-  key: string;
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
-  close(): Promise<void>;
-}
+/** The gateway on SQLite with the sandbox (its merchant's account has the client certificate, so the dashboard's
+ * payout views have red packets to show). */
+export type BrowserStack = SandboxGateway;
 
-export async function startStack(): Promise<BrowserStack> {
-  const sandbox = await startSandbox();
-  const database: TestDatabase = await createTestDatabase('sqlite');
-  const gateway = await buildGateway({
-    databaseUrl: database.url,
-    testWechat: { baseUrl: sandbox.url, ca: sandbox.caCert },
-  });
-  const url = await gateway.listen();
-  const merchant = sandbox.merchants[0]!;
-  // With the client certificate, so the dashboard's payout views have red packets to show.
-  const { key } = await sandboxMerchantAccount(gateway.ctx.db, merchant);
-  return {
-    sandbox,
-    gateway,
-    url,
-    key,
-    api: apiClient(url, key),
-    async close() {
-      await gateway.close();
-      await sandbox.close();
-      await database.drop();
-    },
-  };
-}
+export const startStack = (): Promise<BrowserStack> => startSandboxGateway('sqlite');

@@ -2,9 +2,8 @@
 // work), a movable gateway clock, and helpers to get a paid intent.
 import { type Sandbox, startSandbox } from '@wxpay/sandbox';
 import { buildGateway, type Gateway } from '../../src/index.ts';
-import { apiClient } from './api-client.ts';
+import { type ApiCall, apiClient, type Json } from './api-client.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
-import type { Json } from './harness.ts';
 import { sandboxMerchantAccount } from './sandbox-account.ts';
 
 export interface SandboxGateway {
@@ -16,7 +15,7 @@ export interface SandboxGateway {
   accountId: string;
   /** Added to Date.now() by the gateway's clock; tests move it forward to make jobs due. */
   clock: { offsetMs: number };
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
+  api: ApiCall;
   /** Creates a WEB intent, lets the sandbox payer pay it and waits until the gateway marks it succeeded. */
   paidIntent(amount: number): Promise<Json>;
   close(): Promise<void>;
@@ -36,7 +35,10 @@ export async function waitFor<T>(
   }
 }
 
-export async function startSandboxGateway(kind: DatabaseKind): Promise<SandboxGateway> {
+export async function startSandboxGateway(
+  kind: DatabaseKind,
+  options: { wechatTimeoutMs?: number } = {},
+): Promise<SandboxGateway> {
   const sandbox = await startSandbox();
   const database = await createTestDatabase(kind);
   const clock = { offsetMs: 0 };
@@ -44,6 +46,7 @@ export async function startSandboxGateway(kind: DatabaseKind): Promise<SandboxGa
     databaseUrl: database.url,
     testWechat: { baseUrl: sandbox.url, ca: sandbox.caCert },
     now: () => Date.now() + clock.offsetMs,
+    ...options,
   });
   const url = await gateway.listen();
   const merchant = sandbox.merchants[0]!;
