@@ -4,15 +4,30 @@
 // that both tsc's ESM output and the esbuild CJS bundle carry it.
 
 /**
+ * What the payer does when a page asks to pay (`bridge.js?outcome=`): pays (SUCCESS), fails (PAYERROR), closes
+ * the payment sheet (CANCEL), or ASK, where the browser asks whoever is trying the page, as WeChat's sheet does.
+ * The page's parameters are checked whatever the outcome, before any sheet would show.
+ */
+export const BRIDGE_OUTCOMES = ['SUCCESS', 'PAYERROR', 'CANCEL', 'ASK'] as const;
+export type BridgeOutcome = (typeof BRIDGE_OUTCOMES)[number];
+
+/**
  * The script for a sandbox reachable at `origin`. Plain ES5 with XMLHttpRequest: it runs in whatever browser
  * the merchant opens. The JSON goes as text/plain, a CORS "simple request", so a page on any origin can POST
  * it without a preflight; the pay route parses it and answers with Access-Control-Allow-Origin: *.
  */
-export function bridgeScript(origin: string): string {
+export function bridgeScript(origin: string, outcome: BridgeOutcome = 'SUCCESS'): string {
   return `(function () {
   'use strict';
   var PAY_URL = ${JSON.stringify(`${origin}/sandbox/v1/pay`)};
+  var OUTCOME = ${JSON.stringify(outcome)};
   var FAIL = 'get_brand_wcpay_request:fail';
+
+  function chosenOutcome() {
+    if (OUTCOME !== 'ASK') return OUTCOME;
+    return window.confirm('wxpay sandbox: pay this order?\\n\\nOK pays it. Cancel closes the payment sheet ' +
+      '(get_brand_wcpay_request:cancel).') ? 'SUCCESS' : 'CANCEL';
+  }
 
   function later(callback, res) {
     setTimeout(function () { callback(res); }, 0);
@@ -37,7 +52,7 @@ export function bridgeScript(origin: string): string {
         err_desc: 'could not reach the sandbox at ' + PAY_URL + ': is it running, and does this browser trust its certificate?'
       });
     };
-    xhr.send(JSON.stringify({ jsapi: params }));
+    xhr.send(JSON.stringify({ jsapi: params, outcome: chosenOutcome() }));
   }
 
   function invoke(name, params, callback) {

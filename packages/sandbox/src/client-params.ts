@@ -2,7 +2,7 @@
 // (JSAPI) or its app hands to the SDK's PayReq (APP). Every refusal's code and wording lives here.
 import { type SignType, signingString, signTypeOf, verifySign } from '@wxpay/sdk';
 import type { Services } from './endpoints/types.js';
-import type { Order, TradeType } from './ledger/orders.js';
+import type { Order, PayOutcome, TradeType } from './ledger/orders.js';
 import { ok, type Result, refuse } from './result.js';
 import { type KeyRealm, signingKey } from './sandboxnew.js';
 
@@ -130,7 +130,11 @@ export function clientKindOf(target: { jsapi?: unknown; app?: unknown }): Client
 export function clientOutcome(
   kind: ClientKind,
   result: Result<{ trade_state: string }>,
+  outcome: PayOutcome = 'SUCCESS',
 ): Record<string, string | number> {
+  // The parameters were good and the payer closed the payment sheet.
+  if (result.ok && outcome === 'CANCEL')
+    return kind === 'jsapi' ? { err_msg: 'get_brand_wcpay_request:cancel' } : { errCode: -2 };
   const failure = !result.ok
     ? result.error.des
     : result.value.trade_state === 'SUCCESS'

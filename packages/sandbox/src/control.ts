@@ -1,9 +1,10 @@
 // The control API under /sandbox/v1 (JSON) and the payer's page under /sandbox/pay.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bridgeScript } from './bridge.js';
+import { BRIDGE_OUTCOMES, bridgeScript } from './bridge.js';
 import { CLIENT_CHECK_STATUS, clientKindOf, clientOutcome } from './client-params.js';
 import type { PayOutcome, SandboxCore } from './core.js';
 import { parseFault } from './faults.js';
+import { PAY_OUTCOMES } from './ledger/orders.js';
 import { payPage } from './page.js';
 import type { BizError } from './result.js';
 
@@ -53,21 +54,30 @@ export function registerControl(app: FastifyInstance, core: SandboxCore): void {
     const body = jsonBody(request.body);
     const client = clientKindOf(body);
     const outcome = (text(body.outcome) ?? 'SUCCESS') as PayOutcome;
-    if (!['SUCCESS', 'PAYERROR', 'USERPAYING'].includes(outcome)) {
-      const error = { code: 'PARAM_ERROR', des: 'outcome must be SUCCESS, PAYERROR or USERPAYING' };
+    if (!PAY_OUTCOMES.includes(outcome)) {
+      const error = { code: 'PARAM_ERROR', des: `outcome must be one of ${PAY_OUTCOMES.join(', ')}` };
       return refuseJson(reply, error, client ? clientOutcome(client, { ok: false, error }) : {});
     }
     const paid = core.pay(body, outcome, text(body.openid));
-    const extra = client ? clientOutcome(client, paid) : {};
+    const extra = client ? clientOutcome(client, paid, outcome) : {};
     return paid.ok ? { order: paid.value, ...extra } : refuseJson(reply, paid.error, extra);
   });
 
-  app.get('/sandbox/v1/bridge.js', async (request, reply) =>
-    reply
+  app.get('/sandbox/v1/bridge.js', async (request, reply) => {
+    const asked = text((request.query as Record<string, unknown>).outcome) ?? 'SUCCESS';
+    const outcome = BRIDGE_OUTCOMES.find((o) => o === asked.toUpperCase());
+    if (!outcome) {
+      // A script tag does not run an error answer; the message shows in the browser's network panel.
+      return reply
+        .code(400)
+        .type('text/plain; charset=utf-8')
+        .send(`outcome must be one of ${BRIDGE_OUTCOMES.join(', ')} (got ${JSON.stringify(asked)})`);
+    }
+    return reply
       .type('text/javascript; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(bridgeScript(originOf(request, core.url))),
-  );
+      .send(bridgeScript(originOf(request, core.url), outcome));
+  });
 
   app.post('/sandbox/v1/payment_codes', async (request) =>
     core.paymentCode(text(asBody(request.body).openid)),

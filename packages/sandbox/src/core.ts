@@ -6,7 +6,7 @@ import { seedCouponStock } from './endpoints/coupons.js';
 import type { Services } from './endpoints/types.js';
 import { Faults } from './faults.js';
 import { Ledger, type Movement } from './ledger/ledger.js';
-import type { Order } from './ledger/orders.js';
+import type { Order, PayOutcome } from './ledger/orders.js';
 import { openRedpack, type Redpack } from './ledger/payouts.js';
 import { ledgerFromSnapshot, resumeTime, snapshotOf } from './ledger/snapshot.js';
 import { createMerchant, type Identities, type Merchant, saveMerchants } from './merchants.js';
@@ -24,7 +24,7 @@ function makeBankKey(): { publicPem: string; privateKey: KeyObject } {
   return { publicPem: publicKey.export({ type: 'pkcs1', format: 'pem' }).toString(), privateKey };
 }
 
-export type PayOutcome = 'SUCCESS' | 'PAYERROR' | 'USERPAYING';
+export type { PayOutcome } from './ledger/orders.js';
 
 /**
  * What the payer pays with: the exact parameters a merchant hands WeChat's client (`jsapi`: those of

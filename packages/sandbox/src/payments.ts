@@ -2,7 +2,7 @@
 // and the notify is raised. Shared by the wire endpoints and the control API.
 import { checkClientParams, clientKindOf } from './client-params.js';
 import type { Services } from './endpoints/types.js';
-import { type Order, settle } from './ledger/orders.js';
+import { type Order, type PayOutcome, settle } from './ledger/orders.js';
 import { REFUND_SETTLE_SECONDS, type Refund, succeedRefund } from './ledger/refunds.js';
 import { paymentNotify, refundNotify } from './notify-bodies.js';
 import { ok, type Result, refuse } from './result.js';
@@ -19,12 +19,12 @@ export function newOpenid(services: Services): string {
 export function payOrder(
   services: Services,
   order: Order,
-  outcome: 'SUCCESS' | 'PAYERROR' | 'USERPAYING',
+  outcome: PayOutcome,
   openid?: string,
 ): Result<Order> {
   const now = services.clock.now();
   const next = settle(order, outcome, now);
-  if (!next.ok) return next;
+  if (!next.ok || outcome === 'CANCEL') return next;
   const paid = services.ledger.saveOrder({
     ...next.value,
     openid: next.value.openid ?? openid ?? newOpenid(services),

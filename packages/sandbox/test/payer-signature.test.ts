@@ -43,7 +43,7 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     assert.ok(placed.prepay_id);
     return { outTradeNo, prepayId: placed.prepay_id };
   }
-  const payWith = (body: { jsapi: unknown } | { app: unknown }) =>
+  const payWith = (body: ({ jsapi: unknown } | { app: unknown }) & { outcome?: string }) =>
     control(sandbox, 'POST', '/sandbox/v1/pay', body);
   const tradeState = async (outTradeNo: string) =>
     (await pay.orderQuery({ out_trade_no: outTradeNo })).trade_state;
@@ -293,6 +293,63 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     );
     assert.equal(JSON.parse(paid.text).err_msg, 'get_brand_wcpay_request:ok');
     assert.equal(await tradeState(outTradeNo), 'SUCCESS');
+  });
+
+  test('outcome CANCEL: the payer closes the payment sheet; the order stays unpaid and can still be paid', async () => {
+    const { outTradeNo, prepayId } = await place('JSAPI');
+    const balance = sandbox.ledger(merchant.mchId).balance;
+    const canceled = await payWith({ jsapi: pay.jsapiParams(prepayId), outcome: 'CANCEL' });
+    assert.equal(canceled.status, 200, JSON.stringify(canceled.json));
+    assert.equal(canceled.json.err_msg, 'get_brand_wcpay_request:cancel');
+    assert.equal((canceled.json.order as Record<string, unknown>).trade_state, 'NOTPAY');
+    assert.equal(await tradeState(outTradeNo), 'NOTPAY');
+    assert.equal(sandbox.ledger(merchant.mchId).balance, balance);
+    assert.deepEqual(await notified(outTradeNo), []);
+    const app = await place('APP');
+    const appCanceled = await payWith({ app: pay.appParams(app.prepayId), outcome: 'CANCEL' });
+    assert.deepEqual([appCanceled.status, appCanceled.json.errCode], [200, -2]);
+    // The payer may come back and pay.
+    const paid = await payWith({ jsapi: pay.jsapiParams(prepayId) });
+    assert.equal(paid.json.err_msg, 'get_brand_wcpay_request:ok');
+    assert.equal(await tradeState(outTradeNo), 'SUCCESS');
+    // A sheet is only shown for an order that can be paid, with parameters that check: else it fails.
+    const again = await payWith({ jsapi: pay.jsapiParams(prepayId), outcome: 'CANCEL' });
+    assert.deepEqual([again.status, again.json.err_msg], [409, 'get_brand_wcpay_request:fail']);
+    const forged = await place('JSAPI');
+    const bad = await payWith({
+      jsapi: signedWithWrongKey(pay.jsapiParams(forged.prepayId)),
+      outcome: 'CANCEL',
+    });
+    assert.equal(bad.json.err_msg, 'get_brand_wcpay_request:fail');
+    assert.equal((bad.json.error as Record<string, unknown>).code, 'SIGN_INVALID');
+  });
+
+  test('an unknown outcome is refused, naming the choices', async () => {
+    const { outTradeNo, prepayId } = await place('JSAPI');
+    const answer = await payWith({ jsapi: pay.jsapiParams(prepayId), outcome: 'MAYBE' });
+    assert.equal(answer.status, 400);
+    assert.match(
+      String((answer.json.error as Record<string, unknown>).message),
+      /SUCCESS, PAYERROR, USERPAYING, CANCEL/,
+    );
+    assert.equal(await tradeState(outTradeNo), 'NOTPAY');
+  });
+
+  test('GET /sandbox/v1/bridge.js?outcome= chooses what the bridge’s payer does; an unknown one is a 400', async () => {
+    for (const [asked, baked] of [
+      ['cancel', 'CANCEL'],
+      ['PAYERROR', 'PAYERROR'],
+      ['ask', 'ASK'],
+    ]) {
+      const served = await control(sandbox, 'GET', `/sandbox/v1/bridge.js?outcome=${asked}`);
+      assert.equal(served.status, 200);
+      const script = String(served.json.text);
+      assert.doesNotThrow(() => new Script(script));
+      assert.ok(script.includes(`var OUTCOME = "${baked}";`), asked);
+    }
+    const refused = await control(sandbox, 'GET', '/sandbox/v1/bridge.js?outcome=USERPAYING');
+    assert.equal(refused.status, 400);
+    assert.match(String(refused.json.text), /outcome must be one of SUCCESS, PAYERROR, CANCEL, ASK/);
   });
 
   test('GET /sandbox/v1/bridge.js is a script that defines WeixinJSBridge and posts back to this sandbox', async () => {

@@ -43,7 +43,7 @@ describe('hosted checkout in Chromium', () => {
       ...extra,
     });
     assert.equal(status, 200, JSON.stringify(body));
-    return body as { id: string; url: string };
+    return body as { id: string; url: string; payment_intent: string };
   };
 
   test('desktop: QR code and amount; paid on the sandbox payer page; the checkout redirects to success_url', async () => {
@@ -123,10 +123,10 @@ describe('hosted checkout in Chromium', () => {
     }
   });
 
-  test("WeChat browser with the sandbox's real bridge: the checkout's paySign verifies and the notify completes it", async () => {
-    const session = await newSession();
+  /** A WeChat-like page with the sandbox's real bridge, whose payer does `outcome`. */
+  async function withSandboxBridge(outcome: string, use: (page: Page) => Promise<void>): Promise<void> {
     // The sandbox's own CA, so this process can fetch the bridge over HTTPS.
-    const bridge = await request(`${stack.sandbox.url}/sandbox/v1/bridge.js`, {
+    const bridge = await request(`${stack.sandbox.url}/sandbox/v1/bridge.js?outcome=${outcome}`, {
       dispatcher: new Agent({ connect: { ca: stack.sandbox.caCert } }),
     });
     assert.equal(bridge.statusCode, 200);
@@ -143,6 +143,15 @@ describe('hosted checkout in Chromium', () => {
       const page = await context.newPage();
       await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
       await page.addInitScript({ content: await bridge.body.text() });
+      await use(page);
+    } finally {
+      await context.close();
+    }
+  }
+
+  test("WeChat browser with the sandbox's real bridge: the checkout's paySign verifies and the notify completes it", async () => {
+    const session = await newSession();
+    await withSandboxBridge('SUCCESS', async (page) => {
       const paid = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
       await page.goto(session.url);
       await page.getByTestId('jsapi-pay').click();
@@ -151,9 +160,33 @@ describe('hosted checkout in Chromium', () => {
       assert.equal(answer.err_msg, 'get_brand_wcpay_request:ok', JSON.stringify(answer));
       assert.equal(answer.order?.trade_state, 'SUCCESS');
       await completedAtSuccessUrl(page, session.id);
-    } finally {
-      await context.close();
-    }
+    });
+  });
+
+  test('WeChat browser, the payer closes the payment sheet: the page offers to pay again and nothing is paid', async () => {
+    const session = await newSession();
+    await withSandboxBridge('CANCEL', async (page) => {
+      const answered = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
+      const reported = page.waitForResponse((r) => r.url().endsWith('/client_result'));
+      await page.goto(session.url);
+      await page.getByTestId('jsapi-pay').click();
+      const answer = (await (await answered).json()) as { err_msg: string; order?: { trade_state: string } };
+      assert.equal(answer.err_msg, 'get_brand_wcpay_request:cancel', JSON.stringify(answer));
+      assert.equal(answer.order?.trade_state, 'NOTPAY');
+      await page.getByText('Payment canceled. You can try again.').waitFor();
+      assert.equal(await page.getByTestId('jsapi-pay').isEnabled(), true);
+      assert.equal((await reported).status(), 200);
+      // The gateway's answer and the status updates after it leave the message up for the payer to read.
+      await page.waitForTimeout(1000);
+      assert.equal(await page.locator('#live').textContent(), 'Payment canceled. You can try again.');
+      const intent = await stack.api('GET', `/v1/payment_intents/${session.payment_intent}`);
+      assert.equal(intent.body.status, 'requires_action');
+      const ref = intent.body.wechat_pay.out_trade_no;
+      const moved = stack.sandbox
+        .ledger(stack.sandbox.merchants[0]!.mchId)
+        .movements.filter((m) => m.ref === ref);
+      assert.deepEqual(moved, [], 'no money moved');
+    });
   });
 
   test('a phone gets the H5 button; 360 px wide with no horizontal scroll; zh/en switch', async () => {

@@ -58,17 +58,22 @@ export function isPayable(order: Order, now: number): boolean {
   return order.expiresAt === undefined || now < order.expiresAt;
 }
 
+/**
+ * What the payer does: pays, fails (PAYERROR), is still entering a password (USERPAYING), or closes the
+ * payment sheet without paying (CANCEL: the order stays as it was).
+ */
+export const PAY_OUTCOMES = ['SUCCESS', 'PAYERROR', 'USERPAYING', 'CANCEL'] as const;
+export type PayOutcome = (typeof PAY_OUTCOMES)[number];
+
 /** The payer's outcome applied to an order. */
-export function settle(
-  order: Order,
-  outcome: 'SUCCESS' | 'PAYERROR' | 'USERPAYING',
-  now: number,
-): Result<Order> {
+export function settle(order: Order, outcome: PayOutcome, now: number): Result<Order> {
   if (order.state === 'SUCCESS' || order.state === 'REFUND') return refuse('ORDERPAID', '该订单已支付');
   if (order.state === 'CLOSED') return refuse('ORDERCLOSED', '该订单已关');
   if (order.state === 'REVOKED') return refuse('ORDERREVERSED', '订单已撤销');
   if (order.state === 'PAYERROR') return refuse('PAYERROR', '支付失败');
   if (!isPayable(order, now)) return refuse('ORDERCLOSED', '订单已过期');
+  // The payer saw the payment sheet (the order could be paid) and closed it.
+  if (outcome === 'CANCEL') return ok(order);
   if (outcome === 'SUCCESS') return ok({ ...order, state: 'SUCCESS', paidAt: now });
   return ok({ ...order, state: outcome });
 }

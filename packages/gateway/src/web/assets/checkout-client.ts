@@ -6,10 +6,14 @@ export const CHECKOUT_JS = `(function () {
   var live = document.getElementById('live');
   var skew = Date.now() - cfg.serverNow;
   var finished = false, source = null, timer = null;
+  // What the payer's last action led to ("canceled, try again"): kept while the page stays in that state,
+  // so the status updates that follow do not wipe it before it is read.
+  var note = null;
 
   function show(state, text) {
     root.setAttribute('data-state', state);
-    live.textContent = text || cfg.text[state] || '';
+    if (note && note.state !== state) note = null;
+    live.textContent = text || (note && note.text) || cfg.text[state] || '';
   }
   function stop() {
     if (source) source.close();
@@ -70,7 +74,8 @@ export const CHECKOUT_JS = `(function () {
         report(msg);
       } else {
         if (pay) pay.disabled = false;
-        live.textContent = cfg.text.canceledByPayer;
+        note = { state: root.getAttribute('data-state'), text: cfg.text.canceledByPayer };
+        live.textContent = note.text;
         report(msg);
       }
     });
