@@ -124,12 +124,14 @@ export class SandboxCore {
     };
     if (options.dataDir) {
       const writer = new LedgerWriter(options.dataDir, () =>
-        snapshotOf(this.ledger, { simulated: this.clock.now(), real: Date.now() }),
+        snapshotOf(this.ledger, { simulated: this.clock.now(), real: Date.now() }, this.notifier.snapshot()),
       );
       this.ledger.onChange = () => writer.changed();
+      this.notifier.onChange = () => writer.changed();
       this.#writer = writer;
     }
     for (const merchant of this.identities.merchants) this.#seedCouponStock(merchant);
+    if (stored?.notifies) this.notifier.restore(stored.notifies);
     resumeInFlight(this.services);
   }
 

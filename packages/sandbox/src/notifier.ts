@@ -60,10 +60,33 @@ export interface NotifyInput {
   forgedBody: string;
 }
 
+/** A notify still being delivered: what to send, the faults it drew, and its next attempt. */
+export interface PendingNotify {
+  recordId: number;
+  input: NotifyInput;
+  /** bad_signature_notify drew this one: its first attempt is forged. */
+  forged: boolean;
+  /** duplicate_notify drew this one: once accepted, it is sent once more. */
+  duplicate: boolean;
+  /** Simulated epoch ms when raised. */
+  raisedAt: number;
+  /** The next attempt: its number (1 for the first) and simulated due time, epoch ms. */
+  next: { n: number; due: number };
+}
+
+/** The notify log and the deliveries still under way, as a data dir keeps them. */
+export interface NotifierSnapshot {
+  records: NotifyRecord[];
+  pending: PendingNotify[];
+}
+
 export class Notifier {
   readonly records: NotifyRecord[] = [];
+  /** Called after every change to the log or to a pending delivery (persistence writes soon after). */
+  onChange: () => void = () => {};
   readonly #clock: Clock;
   readonly #faults: Faults;
+  readonly #pending = new Map<number, PendingNotify>();
   #nextId = 1;
 
   constructor(clock: Clock, faults: Faults) {
@@ -93,42 +116,76 @@ export class Notifier {
       body: input.body,
     };
     this.records.push(record);
+    this.onChange();
     if (drop) return record;
     const firstDue = raisedAt + (delay ? (delay.delaySeconds ?? DEFAULT_NOTIFY_DELAY_SECONDS) * 1000 : 0);
-    const attempt = async (n: number, due: number): Promise<void> => {
-      const useForged = forged !== undefined && n === 1;
-      const result = await this.#post(input.url, useForged ? input.forgedBody : input.body);
-      record.attempts.push({
-        n,
-        offset: (due - raisedAt) / 1000,
-        at: new Date(due).toISOString(),
-        ...result,
-        ...(useForged ? { badSignature: true } : {}),
-      });
-      if (result.ok) {
-        record.state = 'delivered';
-        if (duplicate) {
-          const copy = await this.#post(input.url, input.body);
-          record.attempts.push({
-            n: n + 1,
-            offset: (due - raisedAt) / 1000,
-            at: new Date(due).toISOString(),
-            ...copy,
-            duplicate: true,
-          });
-        }
-        return;
-      }
-      const wait = RETRY_SCHEDULE_SECONDS[n - 1];
-      if (wait === undefined) {
-        record.state = 'gave_up';
-        return;
-      }
-      const next = due + wait * 1000;
-      this.#clock.at(next, () => attempt(n + 1, next));
-    };
-    this.#clock.at(firstDue, () => attempt(1, firstDue));
+    this.#arm(record, {
+      recordId: record.id,
+      input,
+      forged: forged !== undefined,
+      duplicate: duplicate !== undefined,
+      raisedAt,
+      next: { n: 1, due: firstDue },
+    });
     return record;
+  }
+
+  snapshot(): NotifierSnapshot {
+    return { records: this.records, pending: [...this.#pending.values()] };
+  }
+
+  /** Loads a stored log and re-arms the deliveries it left under way, at their stored times. */
+  restore(stored: NotifierSnapshot): void {
+    this.records.push(...stored.records);
+    this.#nextId = Math.max(this.#nextId, ...stored.records.map((r) => r.id + 1));
+    for (const pending of stored.pending) {
+      const record = this.records.find((r) => r.id === pending.recordId);
+      if (record?.state === 'pending') this.#arm(record, pending);
+    }
+  }
+
+  #arm(record: NotifyRecord, pending: PendingNotify): void {
+    this.#pending.set(record.id, pending);
+    this.onChange();
+    this.#clock.at(pending.next.due, () => this.#attempt(record, pending));
+  }
+
+  async #attempt(record: NotifyRecord, pending: PendingNotify): Promise<void> {
+    const { n, due } = pending.next;
+    const { input, raisedAt } = pending;
+    const useForged = pending.forged && n === 1;
+    const result = await this.#post(input.url, useForged ? input.forgedBody : input.body);
+    record.attempts.push({
+      n,
+      offset: (due - raisedAt) / 1000,
+      at: new Date(due).toISOString(),
+      ...result,
+      ...(useForged ? { badSignature: true } : {}),
+    });
+    if (result.ok) {
+      record.state = 'delivered';
+      this.#pending.delete(record.id);
+      if (pending.duplicate) {
+        const copy = await this.#post(input.url, input.body);
+        record.attempts.push({
+          n: n + 1,
+          offset: (due - raisedAt) / 1000,
+          at: new Date(due).toISOString(),
+          ...copy,
+          duplicate: true,
+        });
+      }
+      this.onChange();
+      return;
+    }
+    const wait = RETRY_SCHEDULE_SECONDS[n - 1];
+    if (wait === undefined) {
+      record.state = 'gave_up';
+      this.#pending.delete(record.id);
+      this.onChange();
+      return;
+    }
+    this.#arm(record, { ...pending, next: { n: n + 1, due: due + wait * 1000 } });
   }
 
   /** One POST; ok only when the answer is XML with return_code SUCCESS. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LEDGER_FILE, LedgerFileError } from '../src/index.ts';
-import { type NotifySink, notifySink, start, tradeNo } from './support.ts';
+import { FAIL_ANSWER, type NotifySink, notifySink, SUCCESS_ANSWER, start, tradeNo } from './support.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -123,6 +123,54 @@ describe('a data dir keeps the ledger', () => {
     assert.notEqual(paidAs[0], paidAs[1]);
   });
 
+  test('a notify the merchant refused is retried after a restart on its schedule, with its log kept', async () => {
+    const dir = dataDir();
+    const first = await open(dir);
+    sink.answer = () => FAIL_ANSWER;
+    const before = sink.received.length;
+    const out_trade_no = await paidOrder(first);
+    await sink.waitFor(before + 1);
+    const [refused] = first.sandbox.notifies({ ref: out_trade_no });
+    assert.equal(refused?.state, 'pending');
+    assert.deepEqual(
+      refused.attempts.map((a) => a.ok),
+      [false],
+    );
+    await stop(first);
+
+    sink.answer = () => SUCCESS_ANSWER;
+    const second = await open(dir);
+    const [kept] = second.sandbox.notifies({ ref: out_trade_no });
+    assert.deepEqual(kept, refused, 'the log survives as it was');
+    // The retry is due 15 s after the first attempt, on the resumed clock.
+    await second.sandbox.clock.advance(15);
+    await sink.waitFor(before + 2);
+    const [delivered] = second.sandbox.notifies({ ref: out_trade_no });
+    assert.equal(delivered?.state, 'delivered');
+    assert.deepEqual(
+      delivered.attempts.map((a) => [a.n, a.offset, a.ok]),
+      [
+        [1, 0, false],
+        [2, 15, true],
+      ],
+    );
+    assert.equal(sink.received.at(-1)?.body, refused.body, 'the same notify, byte for byte');
+    // A notify raised after the restart gets an id of its own.
+    const next = await paidOrder(second);
+    await sink.waitFor(before + 3);
+    const [fresh] = second.sandbox.notifies({ ref: next });
+    assert.ok(fresh && fresh.id > delivered.id);
+    await stop(second);
+
+    // Delivered is final: a third start sends nothing more.
+    const third = await open(dir);
+    await third.sandbox.clock.advance(3600);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sink.received.length, before + 3);
+    assert.equal(third.sandbox.notifies({ ref: out_trade_no })[0]?.state, 'delivered');
+    await stop(third);
+  });
+
   test('changes reach ledger.json within a fraction of a second, without close()', async () => {
     const dir = dataDir();
     const started = await open(dir);
@@ -155,6 +203,27 @@ describe('a data dir keeps the ledger', () => {
       });
       assert.equal(readFileSync(file, 'utf8'), content);
     }
+  });
+
+  test('a ledger.json from before the notify log was kept loads; a malformed notify log is refused', async () => {
+    const dir = dataDir();
+    const first = await open(dir);
+    const out_trade_no = await paidOrder(first);
+    await stop(first);
+    const file = join(dir, LEDGER_FILE);
+    const stored = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(stored.notifies.records.length, 1);
+    delete stored.notifies;
+    writeFileSync(file, JSON.stringify(stored));
+    const older = await open(dir);
+    assert.equal((await older.pay.orderQuery({ out_trade_no })).trade_state, 'SUCCESS');
+    assert.deepEqual(older.sandbox.notifies(), []);
+    await stop(older);
+
+    const malformed = JSON.stringify({ ...stored, notifies: { records: {} } });
+    writeFileSync(file, malformed);
+    await assert.rejects(start({ dataDir: dir }), /malformed notifies/);
+    assert.equal(readFileSync(file, 'utf8'), malformed);
   });
 
   test('without a data dir nothing is written', async () => {

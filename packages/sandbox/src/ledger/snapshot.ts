@@ -1,5 +1,6 @@
 // The ledger as JSON, for a data dir: what is written, how it is checked when read, and how it becomes a
 // Ledger again. Pure; persistence.ts does the file I/O.
+import type { NotifierSnapshot } from '../notifier.js';
 import { Random, type RandomState } from '../random.js';
 import type { BankPayout } from './bank.js';
 import type { Coupon, CouponStock } from './coupons.js';
@@ -27,6 +28,8 @@ export interface LedgerSnapshot {
   paymentCodes: PaymentCode[];
   movements: Movement[];
   balances: Array<[mchId: string, balance: number]>;
+  /** The notify log and the notifies still being retried. Absent from files written before it was kept. */
+  notifies?: NotifierSnapshot;
 }
 
 const COLLECTIONS = [
@@ -42,7 +45,11 @@ const COLLECTIONS = [
   'balances',
 ] as const;
 
-export function snapshotOf(ledger: Ledger, clock: { simulated: number; real: number }): LedgerSnapshot {
+export function snapshotOf(
+  ledger: Ledger,
+  clock: { simulated: number; real: number },
+  notifies?: NotifierSnapshot,
+): LedgerSnapshot {
   return {
     version: SNAPSHOT_VERSION,
     clock,
@@ -57,6 +64,7 @@ export function snapshotOf(ledger: Ledger, clock: { simulated: number; real: num
     paymentCodes: [...ledger.paymentCodes.values()],
     movements: ledger.movements,
     balances: [...ledger.balances],
+    ...(notifies ? { notifies } : {}),
   };
 }
 
@@ -100,6 +108,9 @@ export function parseSnapshot(
   const random = stored.random;
   if (!Array.isArray(random) || random.length !== 4 || !random.every(Number.isInteger))
     missing.push('random');
+  const notifies = stored.notifies as Partial<NotifierSnapshot> | undefined;
+  if (notifies !== undefined && !(Array.isArray(notifies?.records) && Array.isArray(notifies.pending)))
+    missing.push('notifies');
   if (missing.length > 0) return { ok: false, reason: `it lacks or has malformed ${missing.join(', ')}` };
   return { ok: true, value: data as LedgerSnapshot };
 }
