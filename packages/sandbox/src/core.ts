@@ -150,7 +150,7 @@ export class SandboxCore {
   }
 
   addMerchant(): Merchant {
-    const merchant = createMerchant(this.identities.ca, this.random);
+    const merchant = createMerchant(this.identities.ca, this.random, this.identities.merchants);
     this.identities.merchants.push(merchant);
     this.#seedCouponStock(merchant);
     if (this.#dataDir) saveMerchants(this.#dataDir, this.identities.merchants);

@@ -41,11 +41,20 @@ interface StoredMerchant {
 const SERVER_HOSTS = ['localhost', '127.0.0.1', '::1'];
 
 /** Makes a merchant with ids from the seeded random source and a certificate from the CA. */
-export function createMerchant(ca: KeyAndCert, random: Random): Merchant {
-  const mchId = `19${random.digits(8)}`;
+/**
+ * A new merchant whose mch_id and appid none of `existing` has. A seeded source restarts from its seed at
+ * every start, so after a restart it draws again ids it gave out before.
+ */
+export function createMerchant(ca: KeyAndCert, random: Random, existing: readonly Merchant[] = []): Merchant {
+  let mchId: string;
+  let appid: string;
+  do {
+    mchId = `19${random.digits(8)}`;
+    appid = `wx${random.hex(16)}`;
+  } while (existing.some((m) => m.mchId === mchId || m.appid === appid));
   const cert = issueClientCert(ca, mchId);
   return {
-    appid: `wx${random.hex(16)}`,
+    appid,
     mchId,
     key: random.alnum(32),
     couponStockId: random.digits(7),
@@ -110,7 +119,7 @@ export function loadOrCreateIdentities(options: {
     (!storedCa && options.pki?.server) ||
     issueServerCert(ca, SERVER_HOSTS);
   const merchants: Merchant[] = dataDir ? readMerchants(dataDir) : [];
-  while (merchants.length < options.merchantCount) merchants.push(createMerchant(ca, random));
+  while (merchants.length < options.merchantCount) merchants.push(createMerchant(ca, random, merchants));
   if (dataDir) {
     writePair(dataDir, 'ca', ca);
     writePair(dataDir, 'server', server);

@@ -9,6 +9,30 @@ import { startSandbox } from '../src/index.ts';
 import { clientFor, control, testPki } from './support.ts';
 
 describe('startSandbox', () => {
+  test('with a fixed seed, merchants added after a restart reuse no mch_id or appid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxpay-sandbox-'));
+    try {
+      const first = await startSandbox({ dataDir: dir, seed: 'same seed', pki: testPki() });
+      first.addMerchant();
+      await first.close();
+      // The seeded source starts over: unchecked, it would draw the first merchant's ids again.
+      const second = await startSandbox({ dataDir: dir, seed: 'same seed', pki: testPki() });
+      try {
+        second.addMerchant();
+        second.addMerchant();
+        const ids = second.merchants.map((m) => m.mchId);
+        const appids = second.merchants.map((m) => m.appid);
+        assert.equal(ids.length, 4);
+        assert.equal(new Set(ids).size, 4, ids.join(' '));
+        assert.equal(new Set(appids).size, 4, appids.join(' '));
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a data dir keeps the CA and merchants, and an SDK configured from its files works', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxpay-sandbox-'));
     try {
