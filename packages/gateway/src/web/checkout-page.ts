@@ -48,6 +48,7 @@ export function renderCheckoutPage(model: CheckoutPageModel): string {
       expired: t.expired,
       retry: t.retry,
       canceledByPayer: t.canceledByPayer,
+      failedByPayer: t.failedByPayer,
     },
   };
   const items = s.lineItems.length

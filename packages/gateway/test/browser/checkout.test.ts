@@ -163,6 +163,19 @@ describe('hosted checkout in Chromium', () => {
     });
   });
 
+  test('WeChat browser, the payment fails in the sheet: the page says it did not go through, not that it was canceled', async () => {
+    const session = await newSession();
+    await withSandboxBridge('PAYERROR', async (page) => {
+      const answered = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
+      await page.goto(session.url);
+      await page.getByTestId('jsapi-pay').click();
+      const answer = (await (await answered).json()) as { err_msg: string; order?: { trade_state: string } };
+      assert.equal(answer.err_msg, 'get_brand_wcpay_request:fail', JSON.stringify(answer));
+      assert.equal(answer.order?.trade_state, 'PAYERROR');
+      await page.getByText('The payment did not go through. You can try again.').waitFor();
+    });
+  });
+
   test('WeChat browser, the payer closes the payment sheet: the page offers to pay again and nothing is paid', async () => {
     const session = await newSession();
     await withSandboxBridge('CANCEL', async (page) => {

@@ -74,7 +74,8 @@ export const CHECKOUT_JS = `(function () {
         report(msg);
       } else {
         if (pay) pay.disabled = false;
-        note = { state: root.getAttribute('data-state'), text: cfg.text.canceledByPayer };
+        var said = /:cancel$/.test(msg) ? cfg.text.canceledByPayer : cfg.text.failedByPayer;
+        note = { state: root.getAttribute('data-state'), text: said };
         live.textContent = note.text;
         report(msg);
       }
