@@ -11,16 +11,23 @@
 export const BRIDGE_OUTCOMES = ['SUCCESS', 'PAYERROR', 'CANCEL', 'ASK'] as const;
 export type BridgeOutcome = (typeof BRIDGE_OUTCOMES)[number];
 
+/** Who pays through the bridge: by default the payer the order names; `openid` plays someone else. */
+export interface BridgeOptions {
+  outcome?: BridgeOutcome;
+  openid?: string;
+}
+
 /**
  * The script for a sandbox reachable at `origin`. Plain ES5 with XMLHttpRequest: it runs in whatever browser
  * the merchant opens. The JSON goes as text/plain, a CORS "simple request", so a page on any origin can POST
  * it without a preflight; the pay route parses it and answers with Access-Control-Allow-Origin: *.
  */
-export function bridgeScript(origin: string, outcome: BridgeOutcome = 'SUCCESS'): string {
+export function bridgeScript(origin: string, options: BridgeOptions = {}): string {
   return `(function () {
   'use strict';
   var PAY_URL = ${JSON.stringify(`${origin}/sandbox/v1/pay`)};
-  var OUTCOME = ${JSON.stringify(outcome)};
+  var OUTCOME = ${JSON.stringify(options.outcome ?? 'SUCCESS')};
+  var PAYER = ${JSON.stringify(options.openid ?? null)};
   var FAIL = 'get_brand_wcpay_request:fail';
 
   function chosenOutcome() {
@@ -52,7 +59,9 @@ export function bridgeScript(origin: string, outcome: BridgeOutcome = 'SUCCESS')
         err_desc: 'could not reach the sandbox at ' + PAY_URL + ': is it running, and does this browser trust its certificate?'
       });
     };
-    xhr.send(JSON.stringify({ jsapi: params, outcome: chosenOutcome() }));
+    var body = { jsapi: params, outcome: chosenOutcome() };
+    if (PAYER) body.openid = PAYER;
+    xhr.send(JSON.stringify(body));
   }
 
   function invoke(name, params, callback) {

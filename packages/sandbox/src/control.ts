@@ -14,6 +14,7 @@ const STATUS_OF: Record<string, number> = {
   NOT_FOUND: 404,
   ORDERNOTEXIST: 404,
   PARAM_ERROR: 400,
+  OPENID_MISMATCH: 403,
   ...CLIENT_CHECK_STATUS,
 };
 
@@ -42,6 +43,9 @@ function originOf(request: FastifyRequest, fallback: string): string {
     return fallback;
   }
 }
+
+/** What an openid looks like here: WeChat's are 28 characters of [A-Za-z0-9_-]. */
+const OPENID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
@@ -64,19 +68,20 @@ export function registerControl(app: FastifyInstance, core: SandboxCore): void {
   });
 
   app.get('/sandbox/v1/bridge.js', async (request, reply) => {
-    const asked = text((request.query as Record<string, unknown>).outcome) ?? 'SUCCESS';
+    const query = request.query as Record<string, unknown>;
+    const asked = text(query.outcome) ?? 'SUCCESS';
     const outcome = BRIDGE_OUTCOMES.find((o) => o === asked.toUpperCase());
-    if (!outcome) {
-      // A script tag does not run an error answer; the message shows in the browser's network panel.
-      return reply
-        .code(400)
-        .type('text/plain; charset=utf-8')
-        .send(`outcome must be one of ${BRIDGE_OUTCOMES.join(', ')} (got ${JSON.stringify(asked)})`);
-    }
+    const openid = text(query.openid);
+    // A script tag does not run an error answer; the message shows in the browser's network panel.
+    const refuse = (message: string) => reply.code(400).type('text/plain; charset=utf-8').send(message);
+    if (!outcome)
+      return refuse(`outcome must be one of ${BRIDGE_OUTCOMES.join(', ')} (got ${JSON.stringify(asked)})`);
+    if (openid !== undefined && !OPENID_PATTERN.test(openid))
+      return refuse(`openid must be 1 to 128 letters, digits, '-' or '_' (got ${JSON.stringify(openid)})`);
     return reply
       .type('text/javascript; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(bridgeScript(originOf(request, core.url), outcome));
+      .send(bridgeScript(originOf(request, core.url), { outcome, openid }));
   });
 
   app.post('/sandbox/v1/payment_codes', async (request) =>

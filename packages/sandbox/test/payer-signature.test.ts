@@ -43,7 +43,7 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     assert.ok(placed.prepay_id);
     return { outTradeNo, prepayId: placed.prepay_id };
   }
-  const payWith = (body: ({ jsapi: unknown } | { app: unknown }) & { outcome?: string }) =>
+  const payWith = (body: ({ jsapi: unknown } | { app: unknown }) & { outcome?: string; openid?: string }) =>
     control(sandbox, 'POST', '/sandbox/v1/pay', body);
   const tradeState = async (outTradeNo: string) =>
     (await pay.orderQuery({ out_trade_no: outTradeNo })).trade_state;
@@ -324,6 +324,20 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     assert.equal((bad.json.error as Record<string, unknown>).code, 'SIGN_INVALID');
   });
 
+  test('another WeChat user than the order names cannot pay it: 下单账号与支付账号不一致, nothing changes', async () => {
+    const { outTradeNo, prepayId } = await place('JSAPI');
+    const balance = sandbox.ledger(merchant.mchId).balance;
+    const other = await payWith({ jsapi: pay.jsapiParams(prepayId), openid: 'oSomeoneElse000000000000000' });
+    assert.equal(other.status, 403, JSON.stringify(other.json));
+    assert.equal(other.json.err_msg, 'get_brand_wcpay_request:fail');
+    assert.match(String(other.json.err_desc), /下单账号与支付账号不一致/);
+    assert.equal(await tradeState(outTradeNo), 'NOTPAY');
+    assert.equal(sandbox.ledger(merchant.mchId).balance, balance);
+    const same = await payWith({ jsapi: pay.jsapiParams(prepayId), openid: OPENID });
+    assert.equal(same.json.err_msg, 'get_brand_wcpay_request:ok');
+    assert.equal(await tradeState(outTradeNo), 'SUCCESS');
+  });
+
   test('an unknown outcome is refused, naming the choices', async () => {
     const { outTradeNo, prepayId } = await place('JSAPI');
     const answer = await payWith({ jsapi: pay.jsapiParams(prepayId), outcome: 'MAYBE' });
@@ -335,7 +349,7 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     assert.equal(await tradeState(outTradeNo), 'NOTPAY');
   });
 
-  test('GET /sandbox/v1/bridge.js?outcome= chooses what the bridge’s payer does; an unknown one is a 400', async () => {
+  test('GET /sandbox/v1/bridge.js?outcome=&openid= choose what the bridge’s payer does and who it is; bad values are a 400', async () => {
     for (const [asked, baked] of [
       ['cancel', 'CANCEL'],
       ['PAYERROR', 'PAYERROR'],
@@ -350,6 +364,16 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     const refused = await control(sandbox, 'GET', '/sandbox/v1/bridge.js?outcome=USERPAYING');
     assert.equal(refused.status, 400);
     assert.match(String(refused.json.text), /outcome must be one of SUCCESS, PAYERROR, CANCEL, ASK/);
+    const someone = await control(sandbox, 'GET', '/sandbox/v1/bridge.js?openid=oSomeoneElse');
+    assert.ok(String(someone.json.text).includes('var PAYER = "oSomeoneElse";'));
+    assert.ok(
+      String((await control(sandbox, 'GET', '/sandbox/v1/bridge.js')).json.text).includes(
+        'var PAYER = null;',
+      ),
+    );
+    const badOpenid = await control(sandbox, 'GET', '/sandbox/v1/bridge.js?openid=%22%3Balert(1)%2F%2F');
+    assert.equal(badOpenid.status, 400);
+    assert.match(String(badOpenid.json.text), /openid must be/);
   });
 
   test('GET /sandbox/v1/bridge.js is a script that defines WeixinJSBridge and posts back to this sandbox', async () => {
