@@ -3,6 +3,7 @@ import { type MerchantIdentity, WechatPay } from '@wxpay/sdk';
 import type { GatewayConfig } from '../config.js';
 import type { AccountRow, Db } from '../db/schema.js';
 import { ApiError } from './errors.js';
+import { currentRequest } from './request-context.js';
 
 export interface ServiceContext {
   db: Db;
@@ -76,7 +77,9 @@ export function findAccount(ctx: ServiceContext, accountId: string): Promise<Acc
 }
 
 export async function loadAccount(ctx: ServiceContext, accountId: string): Promise<AccountRow> {
-  const account = await findAccount(ctx, accountId);
+  // The request's own account was read with its API key (accounts are never changed by a request).
+  const known = currentRequest()?.account;
+  const account = known?.id === accountId ? known : await findAccount(ctx, accountId);
   if (!account)
     throw new ApiError(
       401,

@@ -2,6 +2,7 @@
 // name it ({ request: { id, idempotency_key } }), and the object it creates can be recorded on its
 // Idempotency-Key, without threading it through each service function.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AccountRow } from '../db/schema.js';
 
 /** The Idempotency-Key a request holds (see domain/idempotency.ts). */
 export interface IdempotencyClaim {
@@ -19,6 +20,8 @@ export interface RequestInfo {
   id: string | null;
   /** The Idempotency-Key the request holds, once it has claimed one. */
   idempotency?: IdempotencyClaim;
+  /** The account of the key that authenticated the request, read with the key (see loadAccount). */
+  account?: AccountRow;
 }
 
 const storage = new AsyncLocalStorage<RequestInfo>();
