@@ -9,6 +9,7 @@ import { runCheckoutSessions } from '../src/domain/checkout-sessions.ts';
 import { loadAccount } from '../src/domain/context.ts';
 import { replyMismatch, sendLeaseMs } from '../src/domain/payout-sending.ts';
 import { wechatCallLeaseMs } from '../src/domain/wechat-lease.ts';
+import { runRefundSync } from '../src/jobs/refund-sync.ts';
 import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type Harness, type Json, startHarness } from './support/harness.ts';
@@ -117,6 +118,34 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(event.data.object.kept_payment_intent, kept);
       assert.equal(event.data.object.refund, refunds[0]!.id);
     };
+
+    test('a crash right after the duplicate refund is stored loses neither the refund nor its event', async () => {
+      const session = await createSession();
+      const desktop = await open(session, DESKTOP);
+      const phone = await open(session, PHONE);
+      await payAtWechat(desktop);
+      await payAtWechat(phone);
+      // The process dies the moment the refund would go to WeChat: after its transaction, before the call.
+      const dying = {
+        ...s.gateway.ctx,
+        wechat: () => {
+          throw new Error('the process died here');
+        },
+      };
+      await runCheckoutSessions(dying);
+      const [refund] = await refundsOf(phone);
+      assert.equal(refund?.status, 'pending');
+      assert.equal(refund.submitted, 0);
+      const types = await eventTypes(session.id);
+      assert.equal(types.filter((t) => t === 'checkout.session.duplicate_payment_refunded').length, 1);
+      // A restarted gateway's worker sends the stored refund; nothing is refunded twice.
+      s.clock.offsetMs += 10 * 60_000;
+      assert.deepEqual(await runRefundSync(s.gateway.ctx), { resent: 1, queried: 0 });
+      assert.equal((await refundsOf(phone))[0]?.submitted, 1);
+      await runCheckoutSessions(s.gateway.ctx);
+      assert.equal((await refundsOf(phone)).length, 1);
+      assert.equal((await refundsOf(desktop)).length, 0);
+    });
 
     test('both orders paid before the session syncs: the first is kept, the second refunded', async () => {
       const session = await createSession();

@@ -312,29 +312,36 @@ export async function refundDuplicatePayments(ctx: ServiceContext, session: Sess
       .executeTakeFirst();
     if (tried) continue;
     try {
-      const refund = await createRefund(ctx, auth, {
-        payment_intent: intent.id,
-        amount: intent.amount,
-        reason: 'duplicate',
-        metadata: { checkout_session: session.id, kept_payment_intent: session.payment_intent },
-      });
-      await recordEvent(
-        ctx.db,
+      const kept = session.payment_intent;
+      // The event is written with the refund, so that nothing between them can lose it.
+      const refund = await createRefund(
+        ctx,
+        auth,
         {
-          accountId: session.account_id,
-          livemode: session.livemode === 1,
-          type: 'checkout.session.duplicate_payment_refunded',
-          objectId: session.id,
-          data: {
-            checkout_session: session.id,
-            kept_payment_intent: session.payment_intent,
-            payment_intent: intent.id,
-            refund: refund.id,
-            amount: refund.amount,
-            currency: refund.currency,
-          },
+          payment_intent: intent.id,
+          amount: intent.amount,
+          reason: 'duplicate',
+          metadata: { checkout_session: session.id, kept_payment_intent: kept },
         },
-        ctx.now(),
+        (trx, created) =>
+          recordEvent(
+            trx,
+            {
+              accountId: session.account_id,
+              livemode: session.livemode === 1,
+              type: 'checkout.session.duplicate_payment_refunded',
+              objectId: session.id,
+              data: {
+                checkout_session: session.id,
+                kept_payment_intent: kept,
+                payment_intent: intent.id,
+                refund: created.id,
+                amount: created.amount,
+                currency: created.currency,
+              },
+            },
+            created.created,
+          ),
       );
       ctx.log.warn(
         { session: session.id, intent: intent.id, refund: refund.id },

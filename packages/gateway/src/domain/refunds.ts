@@ -9,7 +9,7 @@ import {
   RequestValidationError,
   WechatPayError,
 } from '@wxpay/sdk';
-import type { IntentRow } from '../db/schema.js';
+import type { Db, IntentRow } from '../db/schema.js';
 import type { RefundRow } from '../db/schema-refunds-webhooks.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
@@ -103,6 +103,8 @@ export async function createRefund(
   ctx: ServiceContext,
   auth: AuthContext,
   input: CreateRefundInput,
+  /** More to write in the transaction that creates the refund (an event about why it was made). */
+  alsoInTransaction?: (trx: Db, refund: RefundRow) => Promise<unknown>,
 ): Promise<RefundView> {
   const intent = await ctx.db
     .selectFrom('payment_intents')
@@ -159,6 +161,7 @@ export async function createRefund(
     await trx.insertInto('refunds').values(row).execute();
     await linkToIdempotencyKey(trx, id);
     await recordRefundEvents(trx, row, 'refund.created', now);
+    await alsoInTransaction?.(trx, row);
     return true;
   });
   if (!reserved) {
