@@ -81,6 +81,92 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(await deliveriesFor('test.before-cursor'), 0);
     });
 
+    test('accounts are read in groups, as many as one query may bind, and every event is fanned out once', async () => {
+      const db = gateway.ctx.db;
+      const start = clock.now;
+      const others: string[] = [];
+      for (let k = 0; k < 4; k++) {
+        const { id } = await createAccount(db, {
+          appid: `wx00000000000001${k}0`,
+          mchId: `190000010${k}`,
+          key: 'k'.repeat(32),
+        });
+        others.push(id);
+      }
+      // Two of them have an endpoint; the other two have none, and their events get no delivery.
+      clock.now = start - 60_000;
+      for (const id of others.slice(0, 2)) {
+        await createWebhookEndpoint(
+          gateway.ctx,
+          { accountId: id, livemode: false },
+          { url: 'https://example.com/hook', enabled_events: ['*'] },
+        );
+      }
+      clock.now = start;
+      for (const [k, id] of others.entries()) {
+        await recordEvent(
+          db,
+          { accountId: id, livemode: false, type: `test.group-${k}`, objectId: `o${k}`, data: {} },
+          start + k,
+        );
+      }
+      await event('group-main', start + 10);
+      const fannedOut = async () =>
+        Number(
+          (
+            await db
+              .selectFrom('event_fanouts')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const before = await fannedOut();
+      // One account per query: five queries a pass, two events a pass.
+      assert.equal(await fanOutEvents(gateway.ctx, { accountsPerQuery: 1, limit: 2 }), 2);
+      assert.equal(await fanOutEvents(gateway.ctx, { accountsPerQuery: 1, limit: 2 }), 0);
+      assert.equal(await fanOutEvents(gateway.ctx, { accountsPerQuery: 1, limit: 2 }), 1);
+      assert.equal(await fanOutEvents(gateway.ctx, { accountsPerQuery: 1, limit: 2 }), 0);
+      assert.equal(await fannedOut(), before + 5);
+      assert.equal(await deliveriesFor('test.group-0'), 1);
+      assert.equal(await deliveriesFor('test.group-1'), 1);
+      assert.equal(await deliveriesFor('test.group-2'), 0);
+      assert.equal(await deliveriesFor('test.group-3'), 0);
+      assert.equal(await deliveriesFor('test.group-main'), 1);
+    });
+
+    test('a pass works with more accounts than one query can bind (SQLite 32 766 parameters, PostgreSQL 65 535)', async () => {
+      const db = gateway.ctx.db;
+      const count = kind === 'sqlite' ? 33_000 : 66_000;
+      const ids = Array.from({ length: count }, (_, k) => `acct_bulk${String(k).padStart(6, '0')}`);
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < ids.length; i += 2000) {
+          await trx
+            .insertInto('accounts')
+            .values(
+              ids.slice(i, i + 2000).map((id) => ({
+                id,
+                name: id,
+                appid: 'wx0000000000000009',
+                mch_id: '1900000009',
+                mch_key: 'k'.repeat(32),
+                sign_type: 'MD5',
+                cert_p12: null,
+                cert_passphrase: null,
+                created: clock.now,
+              })),
+            )
+            .execute();
+        }
+      });
+      try {
+        await event('bulk', clock.now + 20);
+        assert.equal(await fanOutEvents(gateway.ctx), 1);
+        assert.equal(await deliveriesFor('test.bulk'), 1);
+      } finally {
+        await db.deleteFrom('accounts').where('id', 'like', 'acct_bulk%').execute();
+      }
+    });
+
     test('a pass cut short by its limit moves the cursor to the last event it marked; the next passes go on', async () => {
       // A worker that was down for five hours comes back to five events.
       const base = (await cursor()) + 10 * 60_000;

@@ -87,7 +87,10 @@ function newDelivery(event: EventRow, endpointId: string, now: number): WebhookD
  * everything due, the cursor moves to an hour (FANOUT_LAG_MS) before that pass; after a pass cut short by its
  * limit, to the last event it marked. It only ever moves forward.
  */
-export async function fanOutEvents(ctx: ServiceContext, options: { limit?: number } = {}): Promise<number> {
+export async function fanOutEvents(
+  ctx: ServiceContext,
+  options: { limit?: number; accountsPerQuery?: number } = {},
+): Promise<number> {
   const now = ctx.now();
   const limit = options.limit ?? 500;
   const cursor = await ctx.db
@@ -97,24 +100,38 @@ export async function fanOutEvents(ctx: ServiceContext, options: { limit?: numbe
     .executeTakeFirst();
   const from = Math.max(cursor?.fanned_below ?? 0, now - FANOUT_LOOKBACK_MS);
   const accounts = (await ctx.db.selectFrom('accounts').select('id').execute()).map((a) => a.id);
-  if (accounts.length === 0) return 0;
-  const events = await ctx.db
-    .selectFrom('events')
-    .selectAll()
-    .where('account_id', 'in', accounts)
-    .where('livemode', 'in', [0, 1])
-    .where('created', '>=', from)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('event_fanouts').select('event_id').whereRef('event_fanouts.event_id', '=', 'events.id'),
-        ),
-      ),
-    )
-    .orderBy('created')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  // Accounts are read in groups, so that no query binds more parameters than the database allows. Each group
+  // yields its first `limit` events; the first `limit` of them all include every event before the last one.
+  const perQuery = options.accountsPerQuery ?? 500;
+  const groups: string[][] = [];
+  for (let i = 0; i < accounts.length; i += perQuery) groups.push(accounts.slice(i, i + perQuery));
+  const found = await Promise.all(
+    groups.map((group) =>
+      ctx.db
+        .selectFrom('events')
+        .selectAll()
+        .where('account_id', 'in', group)
+        .where('livemode', 'in', [0, 1])
+        .where('created', '>=', from)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('event_fanouts')
+                .select('event_id')
+                .whereRef('event_fanouts.event_id', '=', 'events.id'),
+            ),
+          ),
+        )
+        .orderBy('created')
+        .orderBy('id')
+        .limit(limit)
+        .execute(),
+    ),
+  );
+  const events = found
+    .flat()
+    .sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, limit);
   const advance = (to: number) =>
     ctx.db
       .updateTable('webhook_fanout_cursor')
