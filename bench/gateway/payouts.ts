@@ -3,14 +3,12 @@
 // SYSTEMERROR 10 %), counted until every payout has left `sending` (recovery included).
 // Run: node --conditions=source --import tsx bench/gateway/payouts.ts [--payouts 400 --concurrency 16 --pg ADMIN_URL]
 // With --pg, each run creates (and drops) its own database on that server.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startSandbox } from '@wxpay/sandbox';
-import pg from 'pg';
 import { randomToken } from '../../packages/gateway/src/domain/ids.ts';
 import { buildGateway, runPayoutRecovery } from '../../packages/gateway/src/index.ts';
+import { createTestDatabase } from '../../packages/gateway/test/support/databases.ts';
 import { sandboxMerchantAccount } from '../../packages/gateway/test/support/sandbox-account.ts';
 
 const { values: args } = parseArgs({
@@ -20,30 +18,19 @@ const { values: args } = parseArgs({
     pg: { type: 'string', default: '' },
   },
 });
+// --pg names the PostgreSQL server on which each run creates (and drops) its own database.
+if (args.pg) process.env.WXPAY_TEST_PG_URL = args.pg;
 const total = Number(args.payouts);
 const concurrency = Number(args.concurrency);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function run(faults: boolean): Promise<{ payouts: number; seconds: number; faulted: number }> {
   const sandbox = await startSandbox();
-  const dir = mkdtempSync(join(tmpdir(), 'wxpay-bench-payouts-'));
   const t0 = Date.now();
-  const pgName = `wxpay_bench_${randomToken(10).toLowerCase()}`;
-  let databaseUrl = `sqlite:${join(dir, 'gateway.sqlite')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: args.pg });
-    await client.connect();
-    await client.query(statement);
-    await client.end();
-  };
-  if (args.pg) {
-    await admin(`CREATE DATABASE ${pgName}`);
-    const url = new URL(args.pg);
-    url.pathname = `/${pgName}`;
-    databaseUrl = url.toString();
-  }
+  // A fresh SQLite file, or a fresh database on the PostgreSQL server --pg names.
+  const database = await createTestDatabase(args.pg ? 'postgres' : 'sqlite');
   const gateway = await buildGateway({
-    databaseUrl,
+    databaseUrl: database.url,
     testWechat: { baseUrl: sandbox.url, ca: sandbox.caCert },
     wechatTimeoutMs: 300,
     // Leases and backoffs run 60× faster, so recovery's waits do not dominate the figure.
@@ -112,8 +99,7 @@ async function run(faults: boolean): Promise<{ payouts: number; seconds: number;
   await recovery;
   await gateway.close();
   await sandbox.close();
-  rmSync(dir, { recursive: true, force: true });
-  if (args.pg) await admin(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`);
+  await database.drop();
   return { payouts: total, seconds, faulted };
 }
 

@@ -1,11 +1,10 @@
 // Benchmark: webhook deliveries/s to a local receiver answering 200, and the refund create → succeeded
 // cycle/s through the sandbox (refund call, settlement, refund notify). One process, SQLite (and PostgreSQL with
-// --pg URL). Run: node --conditions=source --import tsx bench/gateway/refunds-webhooks.ts [--events 3000 --refunds 300]
-import { mkdtempSync, rmSync } from 'node:fs';
+// --pg ADMIN_URL, a fresh database on that server for each run).
+// Run: node --conditions=source --import tsx bench/gateway/refunds-webhooks.ts [--events 3000 --refunds 300]
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startSandbox } from '@wxpay/sandbox';
 import { recordEvent } from '../../packages/gateway/src/domain/events.ts';
@@ -15,6 +14,7 @@ import {
   createApiKey,
   runWebhookDeliveries,
 } from '../../packages/gateway/src/index.ts';
+import { createTestDatabase } from '../../packages/gateway/test/support/databases.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,16 +24,12 @@ const { values: args } = parseArgs({
     pg: { type: 'string', default: '' },
   },
 });
+// --pg names the PostgreSQL server on which each run creates (and drops) its own database.
+if (args.pg) process.env.WXPAY_TEST_PG_URL = args.pg;
 const concurrency = Number(args.concurrency);
 
-async function database(kind: 'sqlite' | 'pg') {
-  if (kind === 'pg') return { url: args.pg, drop: async () => {} };
-  const dir = mkdtempSync(join(tmpdir(), 'wxpay-bench-'));
-  return {
-    url: `sqlite:${join(dir, 'gateway.sqlite')}`,
-    drop: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
+/** A fresh SQLite file, or a fresh database on the PostgreSQL server --pg names. */
+const database = (kind: 'sqlite' | 'pg') => createTestDatabase(kind === 'pg' ? 'postgres' : 'sqlite');
 
 async function webhooks(kind: 'sqlite' | 'pg'): Promise<number> {
   let received = 0;
