@@ -51,6 +51,11 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     await sandbox.clock.advance(0);
     return sink.received.filter((n) => n.body.includes(outTradeNo));
   };
+  /** Nothing moved: the order is still unpaid and the merchant's balance is what it was. */
+  const assertNothingPaid = async (outTradeNo: string, balance: number) => {
+    assert.equal(await tradeState(outTradeNo), 'NOTPAY');
+    assert.equal(sandbox.ledger(merchant.mchId).balance, balance);
+  };
   /** The JSAPI parameters with paySign made over the same fields with another key. */
   const signedWithWrongKey = (params: JsapiParams): JsapiParams => {
     const { paySign: _, ...unsigned } = params;
@@ -94,8 +99,7 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
       /with the merchant's APIv2 key \(32 characters.*\) and the same sign type unifiedorder used, MD5\.$/,
     );
     assert.ok(!desc.includes(merchant.key), 'the real key is never shown');
-    assert.equal(await tradeState(outTradeNo), 'NOTPAY');
-    assert.equal(sandbox.ledger(merchant.mchId).balance, balance);
+    await assertNothingPaid(outTradeNo, balance);
     assert.deepEqual(await notified(outTradeNo), []);
     // The same order then pays with a correct paySign.
     assert.equal(
@@ -302,8 +306,7 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     assert.equal(canceled.status, 200, JSON.stringify(canceled.json));
     assert.equal(canceled.json.err_msg, 'get_brand_wcpay_request:cancel');
     assert.equal((canceled.json.order as Record<string, unknown>).trade_state, 'NOTPAY');
-    assert.equal(await tradeState(outTradeNo), 'NOTPAY');
-    assert.equal(sandbox.ledger(merchant.mchId).balance, balance);
+    await assertNothingPaid(outTradeNo, balance);
     assert.deepEqual(await notified(outTradeNo), []);
     const app = await place('APP');
     const appCanceled = await payWith({ app: pay.appParams(app.prepayId), outcome: 'CANCEL' });
@@ -331,8 +334,7 @@ describe('paying with the client’s parameters (payer-side signature)', () => {
     assert.equal(other.status, 403, JSON.stringify(other.json));
     assert.equal(other.json.err_msg, 'get_brand_wcpay_request:fail');
     assert.match(String(other.json.err_desc), /下单账号与支付账号不一致/);
-    assert.equal(await tradeState(outTradeNo), 'NOTPAY');
-    assert.equal(sandbox.ledger(merchant.mchId).balance, balance);
+    await assertNothingPaid(outTradeNo, balance);
     const same = await payWith({ jsapi: pay.jsapiParams(prepayId), openid: OPENID });
     assert.equal(same.json.err_msg, 'get_brand_wcpay_request:ok');
     assert.equal(await tradeState(outTradeNo), 'SUCCESS');

@@ -149,14 +149,22 @@ describe('hosted checkout in Chromium', () => {
     }
   }
 
+  /** Opens the checkout, presses Pay, and returns what the sandbox answered the bridge. */
+  async function pressPay(
+    page: Page,
+    url: string,
+  ): Promise<{ err_msg: string; order?: { trade_state: string } }> {
+    const answered = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
+    await page.goto(url);
+    await page.getByTestId('jsapi-pay').click();
+    return (await (await answered).json()) as { err_msg: string; order?: { trade_state: string } };
+  }
+
   test("WeChat browser with the sandbox's real bridge: the checkout's paySign verifies and the notify completes it", async () => {
     const session = await newSession();
     await withSandboxBridge('SUCCESS', async (page) => {
-      const paid = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
-      await page.goto(session.url);
-      await page.getByTestId('jsapi-pay').click();
-      // The sandbox checked the page's parameters as WeChat's client does, and paid.
-      const answer = (await (await paid).json()) as { err_msg: string; order?: { trade_state: string } };
+      // The sandbox checks the page's parameters as WeChat's client does, and pays.
+      const answer = await pressPay(page, session.url);
       assert.equal(answer.err_msg, 'get_brand_wcpay_request:ok', JSON.stringify(answer));
       assert.equal(answer.order?.trade_state, 'SUCCESS');
       await completedAtSuccessUrl(page, session.id);
@@ -166,10 +174,7 @@ describe('hosted checkout in Chromium', () => {
   test('WeChat browser, the payment fails in the sheet: the page says it did not go through, not that it was canceled', async () => {
     const session = await newSession();
     await withSandboxBridge('PAYERROR', async (page) => {
-      const answered = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
-      await page.goto(session.url);
-      await page.getByTestId('jsapi-pay').click();
-      const answer = (await (await answered).json()) as { err_msg: string; order?: { trade_state: string } };
+      const answer = await pressPay(page, session.url);
       assert.equal(answer.err_msg, 'get_brand_wcpay_request:fail', JSON.stringify(answer));
       assert.equal(answer.order?.trade_state, 'PAYERROR');
       await page.getByText('The payment did not go through. You can try again.').waitFor();
@@ -179,11 +184,8 @@ describe('hosted checkout in Chromium', () => {
   test('WeChat browser, the payer closes the payment sheet: the page offers to pay again and nothing is paid', async () => {
     const session = await newSession();
     await withSandboxBridge('CANCEL', async (page) => {
-      const answered = page.waitForResponse(`${stack.sandbox.url}/sandbox/v1/pay`);
       const reported = page.waitForResponse((r) => r.url().endsWith('/client_result'));
-      await page.goto(session.url);
-      await page.getByTestId('jsapi-pay').click();
-      const answer = (await (await answered).json()) as { err_msg: string; order?: { trade_state: string } };
+      const answer = await pressPay(page, session.url);
       assert.equal(answer.err_msg, 'get_brand_wcpay_request:cancel', JSON.stringify(answer));
       assert.equal(answer.order?.trade_state, 'NOTPAY');
       await page.getByText('Payment canceled. You can try again.').waitFor();
