@@ -5,7 +5,7 @@ import { parseXml, verifySign } from '@wxpay/sdk';
 import { MERCHANT } from '../../sdk/test/support/mock-wechat.ts';
 import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
-import { type Harness, startHarness } from './support/harness.ts';
+import { type Harness, type Json, startHarness } from './support/harness.ts';
 
 for (const kind of DATABASE_KINDS) {
   describe(`payment intents on ${kind}`, () => {
@@ -284,6 +284,26 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(after.body.status, 'canceled');
       assert.equal(after.body.cancellation_reason, 'requested_by_customer');
       assert.equal(h.orders.get(outTradeNo)!.state, 'CLOSED');
+    });
+
+    test('a paid notify for an intent we closed is kept, recorded on the intent and alerted once; it stays canceled', async () => {
+      const created = await create({ terminal_type: 'WEB' });
+      const outTradeNo = created.body.wechat_pay.out_trade_no;
+      h.clock.now += 5 * 60_000 + 1000;
+      const canceled = await h.api('POST', `/v1/payment_intents/${created.body.id}/cancel`, {});
+      assert.equal(canceled.body.status, 'canceled');
+      // WeChat contradicts itself: the order it closed is paid after all (the mock plays it).
+      const notify = h.pay(outTradeNo);
+      for (let i = 0; i < 2; i++) assert.match((await h.postNotify(notify)).text, /SUCCESS/);
+      const after = await h.api('GET', `/v1/payment_intents/${created.body.id}?expand[]=wechat_payloads`);
+      assert.equal(after.body.status, 'canceled');
+      assert.equal(after.body.wechat_pay.transaction_id, h.orders.get(outTradeNo)!.transaction_id);
+      assert.equal(after.body.wechat_payloads.filter((p: Json) => p.kind === 'notify').length, 2);
+      const alerts = await eventsOf(h.api, created.body.id, 'payment_intent.wechat_status_conflict');
+      assert.equal(alerts.length, 1, 'one alert, not one per notify');
+      assert.equal(alerts[0]!.data.object.transaction_id, h.orders.get(outTradeNo)!.transaction_id);
+      assert.equal(alerts[0]!.data.object.total_fee, String(created.body.amount));
+      assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 0);
     });
 
     test('an intent not yet ordered at WeChat cancels at once', async () => {

@@ -93,9 +93,54 @@ export async function handlePaymentNotify(
     });
   }
   // Conditional: a duplicate notify updates no row and writes no event, and is still acknowledged.
-  await markIntentSucceeded(ctx, intent, notify.transaction_id, {
+  const succeeded = await markIntentSucceeded(ctx, intent, notify.transaction_id, {
     kind: 'notify',
     body: rawBody.toString('utf8'),
   });
+  if (!succeeded) await alertPaidAfterCancel(ctx, intent.id, notify);
   return { accepted: true, message: 'OK', intentId: intent.id };
+}
+
+/**
+ * WeChat says an intent we hold as canceled was paid (it closed the order, yet took the money): the payer is
+ * out of pocket for an order the merchant will not fulfil. A canceled intent never becomes succeeded, so the
+ * payment is recorded on it (its transaction_id) and the merchant alerted, once, to refund or fulfil it.
+ */
+async function alertPaidAfterCancel(
+  ctx: ServiceContext,
+  intentId: string,
+  notify: PaymentNotify,
+): Promise<void> {
+  const now = ctx.now();
+  const alerted = await ctx.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('payment_intents')
+      .set({ wechat_transaction_id: notify.transaction_id ?? null, updated: now })
+      .where('id', '=', intentId)
+      .where('status', '=', 'canceled')
+      .where('wechat_transaction_id', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return undefined;
+    await recordEvent(
+      trx,
+      {
+        accountId: row.account_id,
+        livemode: row.livemode === 1,
+        type: 'payment_intent.wechat_status_conflict',
+        objectId: row.id,
+        data: {
+          status: row.status,
+          wechat_trade_state: 'SUCCESS',
+          transaction_id: notify.transaction_id,
+          total_fee: notify.total_fee,
+          fee_type: notify.fee_type ?? 'CNY',
+        },
+      },
+      now,
+    );
+    return row;
+  });
+  if (alerted)
+    ctx.log.warn({ intent: intentId }, 'WeChat reports a payment for an intent we hold as canceled');
 }
