@@ -304,6 +304,18 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(alerts[0]!.data.object.transaction_id, h.orders.get(outTradeNo)!.transaction_id);
       assert.equal(alerts[0]!.data.object.total_fee, String(created.body.amount));
       assert.equal((await eventsOf(h.api, created.body.id, 'payment_intent.succeeded')).length, 0);
+      // The merchant can give the money back through the API (this mock account has no client certificate,
+      // so WeChat is never called: the refund is accepted, then fails before sending, saying why).
+      const refund = await h.api('POST', '/v1/refunds', { payment_intent: created.body.id });
+      assert.equal(refund.status, 200, JSON.stringify(refund.body));
+      assert.equal(refund.body.amount, created.body.amount);
+      assert.equal(refund.body.failure_reason, 'certificate');
+      // A canceled intent WeChat never reported paid cannot be refunded.
+      const unpaid = await h.api('POST', '/v1/payment_intents', { amount: 500, currency: 'cny' });
+      await h.api('POST', `/v1/payment_intents/${unpaid.body.id}/cancel`);
+      const refused = await h.api('POST', '/v1/refunds', { payment_intent: unpaid.body.id });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.error.code, 'payment_intent_unexpected_state');
     });
 
     test('an intent not yet ordered at WeChat cancels at once', async () => {

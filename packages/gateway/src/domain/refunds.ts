@@ -67,11 +67,21 @@ function refused(code: string, message: string, param?: string): ApiError {
 }
 
 /** Why the conditional reservation matched no row, read afterwards only to explain the refusal. */
+/**
+ * WeChat holds the payer's money: the intent succeeded, or it was canceled and WeChat then reported it paid
+ * after all (its transaction_id is recorded, with a payment_intent.wechat_status_conflict event).
+ */
+function wasPaid(intent: IntentRow): boolean {
+  return (
+    intent.status === 'succeeded' || (intent.status === 'canceled' && intent.wechat_transaction_id !== null)
+  );
+}
+
 function refusalFor(intent: IntentRow, amount: number, now: number): ApiError {
-  if (intent.status !== 'succeeded')
+  if (!wasPaid(intent))
     return refused(
       'payment_intent_unexpected_state',
-      `Only a succeeded PaymentIntent can be refunded; this one has a status of ${intent.status}.`,
+      `Only a paid PaymentIntent can be refunded (succeeded, or canceled but reported paid by WeChat); this one has a status of ${intent.status}.`,
       'payment_intent',
     );
   if ((intent.ordered_at ?? intent.created) < now - REFUND_WINDOW_MS)
@@ -152,7 +162,12 @@ export async function createRefund(
         updated: now,
       }))
       .where('id', '=', intent.id)
-      .where('status', '=', 'succeeded')
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'succeeded'),
+          eb.and([eb('status', '=', 'canceled'), eb('wechat_transaction_id', 'is not', null)]),
+        ]),
+      )
       .where((eb) => eb(eb('amount_refunded', '+', amount), '<=', eb.ref('amount')))
       .where('refund_count', '<', MAX_REFUNDS_PER_PAYMENT)
       .where((eb) => eb(eb.fn.coalesce('ordered_at', 'created'), '>=', now - REFUND_WINDOW_MS))
