@@ -232,4 +232,36 @@ describe('dashboard in Chromium', () => {
       await context.close();
     }
   });
+  test('a canceled payment WeChat reports paid is flagged on its page and can be refunded there', async () => {
+    const paid = await stack.paidIntent(300);
+    // WeChat contradicting itself cannot be played by the sandbox: the intent is put in the state a
+    // paid-after-cancel notify leaves it in (canceled, with WeChat's transaction_id), over a real paid order.
+    await stack.gateway.ctx.db
+      .updateTable('payment_intents')
+      .set({ status: 'canceled', cancellation_reason: 'expired' })
+      .where('id', '=', paid.id)
+      .execute();
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await logIn(page, stack.key);
+      await page.goto(`${stack.url}/dashboard/payments/${paid.id}`);
+      assert.equal(await page.getByTestId('detail-status').textContent(), 'canceled');
+      assert.match(
+        (await page.getByTestId('paid-after-cancel').textContent()) ?? '',
+        new RegExp(`transaction ${paid.wechat_pay.transaction_id}`),
+      );
+      await page.getByLabel('I confirm this refund').check();
+      await page.getByRole('button', { name: 'Refund' }).click();
+      await page.getByTestId('refund-row').waitFor();
+      assert.match((await page.getByTestId('refund-row').textContent()) ?? '', /¥3\.00/);
+      const refunds = await stack.api('GET', `/v1/refunds?payment_intent=${paid.id}`);
+      assert.deepEqual(
+        refunds.body.data.map((r: { amount: number }) => r.amount),
+        [300],
+      );
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -108,7 +108,9 @@ export function paymentDetailView(detail: PaymentDetail, csrfToken: string, mess
   const refunded = detail.refunds
     .filter((r) => r.status !== 'failed' && r.status !== 'canceled')
     .reduce((sum, r) => sum + r.amount, 0);
-  const refundable = p.status === 'succeeded' ? p.amount - refunded : 0;
+  // Canceled, yet WeChat reported it paid (payment_intent.wechat_status_conflict): the money can go back.
+  const paidAfterCancel = p.status === 'canceled' && Boolean(p.wechat_pay.transaction_id);
+  const refundable = p.status === 'succeeded' || paidAfterCancel ? p.amount - refunded : 0;
   const timeline = detail.events
     .map((e) => `<li><time>${date(Math.floor(e.created / 1000))}</time> ${escapeHtml(e.type)}</li>`)
     .join('');
@@ -137,6 +139,13 @@ export function paymentDetailView(detail: PaymentDetail, csrfToken: string, mess
       : '';
   return `<h1>Payment ${escapeHtml(p.id)}</h1>
 ${message ? `<p role="alert" class="error">${escapeHtml(message)}</p>` : ''}
+${
+  paidAfterCancel
+    ? `<p role="alert" class="error" data-testid="paid-after-cancel">WeChat reports this canceled payment as paid (transaction ${escapeHtml(
+        p.wechat_pay.transaction_id ?? '',
+      )}). Refund it below, or fulfil the order.</p>`
+    : ''
+}
 <table><tbody>
 <tr><th scope="row">Amount</th><td data-testid="detail-amount">${escapeHtml(formatAmount(p.amount, p.currency))}</td></tr>
 <tr><th scope="row">Status</th><td data-testid="detail-status">${escapeHtml(p.status)}</td></tr>
