@@ -26,7 +26,7 @@ export function payOrder(
   const next = settle(order, outcome, now);
   if (!next.ok) return next;
   // A JSAPI order names its payer (openid at unifiedorder); WeChat's client refuses anyone else.
-  if (openid && order.openid && openid !== order.openid)
+  if (order.tradeType === 'JSAPI' && openid && order.openid && openid !== order.openid)
     return refuse('OPENID_MISMATCH', '下单账号与支付账号不一致，请核实后再支付');
   if (outcome === 'CANCEL') return next;
   const paid = services.ledger.saveOrder({
