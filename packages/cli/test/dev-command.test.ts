@@ -95,6 +95,35 @@ describe('wxpay serve and migrate', () => {
     assert.match(stderr, /^wxpay: WXPAY_APPID: is required/m);
   });
 
+  test('serve takes a reset APIv2 key from the configuration on restart, and says so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wxpay-serve-'));
+    const env = {
+      ...process.env,
+      DATABASE_URL: `sqlite:${join(dir, 'g.sqlite')}`,
+      WXPAY_APPID: 'wx2421b1c4370ec43b',
+      WXPAY_MCH_ID: '1900000109',
+      WXPAY_MCH_KEY: 'a'.repeat(32),
+    };
+    const serve = async (extra: Record<string, string>, pattern: RegExp) => {
+      const child = wxpay(['serve', '--port', '0'], { ...env, ...extra });
+      try {
+        return await readUntil(child, pattern, 60_000);
+      } finally {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+    };
+    try {
+      await serve({}, /live key\s+sk_live_\w+/);
+      const restarted = await serve({ WXPAY_MCH_KEY: 'b'.repeat(32) }, /wxpay gateway listening[\s\S]*\n$/);
+      assert.match(restarted.input, /updated\s+key \(from the configuration\)/);
+      assert.ok(!restarted.input.includes('b'.repeat(32)), 'the key itself is never printed');
+      assert.ok(!/sk_live_/.test(restarted.input), 'no new keys on a restart');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('migrate brings a new SQLite database up to date, then finds nothing to do', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wxpay-migrate-'));
     const env = { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'g.sqlite')}` };

@@ -21,3 +21,4 @@ import './payout-crash.test.ts';
 import './idempotency-recovery.test.ts';
 import './compat-sandbox.test.ts';
 import './test-mode.test.ts';
+import './bootstrap.test.ts';

@@ -16,6 +16,8 @@ export async function runServe(options: ServeCommandOptions): Promise<void> {
     if (config.merchant) {
       const account = await ensureMerchantAccount(gateway.ctx.db, config.merchant);
       lines.push(`  account     ${account.accountId} (mch_id ${config.merchant.mchId})`);
+      if (account.updated?.length)
+        lines.push(`  updated     ${account.updated.join(', ')} (from the configuration)`);
       if (account.newKeys) {
         lines.push(
           `  test key    ${account.newKeys.test}`,
