@@ -5,7 +5,7 @@ import type { IntentRow } from '../db/schema.js';
 import type { CheckoutSessionsTable } from '../db/schema-checkout.js';
 import type { AuthContext, ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
-import { recordEvent } from './events.js';
+import { recordEventAbout } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { checkAmount, isCurrency } from './money.js';
@@ -228,15 +228,11 @@ async function closeSession(
       .selectAll()
       .where('id', '=', row.id)
       .executeTakeFirstOrThrow();
-    await recordEvent(
+    await recordEventAbout(
       trx,
-      {
-        accountId: row.account_id,
-        livemode: row.livemode === 1,
-        type: to === 'complete' ? 'checkout.session.completed' : 'checkout.session.expired',
-        objectId: row.id,
-        data: sessionView(ctx, updated),
-      },
+      row,
+      to === 'complete' ? 'checkout.session.completed' : 'checkout.session.expired',
+      sessionView(ctx, updated),
       now,
     );
     return updated;
@@ -324,21 +320,17 @@ export async function refundDuplicatePayments(ctx: ServiceContext, session: Sess
           metadata: { checkout_session: session.id, kept_payment_intent: kept },
         },
         (trx, created) =>
-          recordEvent(
+          recordEventAbout(
             trx,
+            session,
+            'checkout.session.duplicate_payment_refunded',
             {
-              accountId: session.account_id,
-              livemode: session.livemode === 1,
-              type: 'checkout.session.duplicate_payment_refunded',
-              objectId: session.id,
-              data: {
-                checkout_session: session.id,
-                kept_payment_intent: kept,
-                payment_intent: intent.id,
-                refund: created.id,
-                amount: created.amount,
-                currency: created.currency,
-              },
+              checkout_session: session.id,
+              kept_payment_intent: kept,
+              payment_intent: intent.id,
+              refund: created.id,
+              amount: created.amount,
+              currency: created.currency,
             },
             created.created,
           ),

@@ -33,6 +33,28 @@ export async function recordEvent(db: Db, event: NewEvent, now: number): Promise
   return id;
 }
 
+/** A record events are about: its id, its account and its mode. */
+export interface EventSubject {
+  id: string;
+  account_id: string;
+  livemode: number;
+}
+
+/** Records a `type` event about `subject`, in its account and mode, with `data`. */
+export function recordEventAbout(
+  db: Db,
+  subject: EventSubject,
+  type: string,
+  data: unknown,
+  now: number,
+): Promise<string> {
+  return recordEvent(
+    db,
+    { accountId: subject.account_id, livemode: subject.livemode === 1, type, objectId: subject.id, data },
+    now,
+  );
+}
+
 export interface EventView {
   id: string;
   object: 'event';

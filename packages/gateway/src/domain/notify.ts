@@ -2,7 +2,7 @@
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
-import { recordEvent } from './events.js';
+import { recordEvent, recordEventAbout } from './events.js';
 import { amountMatches } from './reconcile.js';
 import { markIntentSucceeded, recordPayload } from './transitions.js';
 
@@ -122,20 +122,16 @@ async function alertPaidAfterCancel(
       .returningAll()
       .executeTakeFirst();
     if (!row) return undefined;
-    await recordEvent(
+    await recordEventAbout(
       trx,
+      row,
+      'payment_intent.wechat_status_conflict',
       {
-        accountId: row.account_id,
-        livemode: row.livemode === 1,
-        type: 'payment_intent.wechat_status_conflict',
-        objectId: row.id,
-        data: {
-          status: row.status,
-          wechat_trade_state: 'SUCCESS',
-          transaction_id: notify.transaction_id,
-          total_fee: notify.total_fee,
-          fee_type: notify.fee_type ?? 'CNY',
-        },
+        status: row.status,
+        wechat_trade_state: 'SUCCESS',
+        transaction_id: notify.transaction_id,
+        total_fee: notify.total_fee,
+        fee_type: notify.fee_type ?? 'CNY',
       },
       now,
     );

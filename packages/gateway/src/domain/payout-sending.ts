@@ -15,7 +15,7 @@ import type { AccountRow } from '../db/schema.js';
 import type { PayoutRow, PayoutsTable } from '../db/schema-payouts.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError } from './errors.js';
-import { recordEvent } from './events.js';
+import { recordEvent, recordEventAbout } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import {
@@ -342,19 +342,15 @@ async function rejectReply(
       .where('id', '=', row.id)
       .where('status', '=', row.status)
       .execute();
-    await recordEvent(
+    await recordEventAbout(
       trx,
+      row,
+      `${row.kind}.query_rejected`,
       {
-        accountId: row.account_id,
-        livemode: row.livemode === 1,
-        type: `${row.kind}.query_rejected`,
-        objectId: row.id,
-        data: {
-          reason: mismatch.reason,
-          expected: mismatch.reason === 'number_mismatch' ? row.wechat_no : String(row.amount),
-          received: mismatch.got,
-          status: row.status,
-        },
+        reason: mismatch.reason,
+        expected: mismatch.reason === 'number_mismatch' ? row.wechat_no : String(row.amount),
+        received: mismatch.got,
+        status: row.status,
       },
       now,
     );

@@ -2,7 +2,7 @@
 import { BusinessError, type OrderQueryReply } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import { loadAccount, type ServiceContext } from './context.js';
-import { recordEvent } from './events.js';
+import { recordEventAbout } from './events.js';
 import { isOpen } from './state.js';
 import { markIntentCanceled, markIntentSucceeded, markPaymentFailed, recordPayload } from './transitions.js';
 import { wechatText } from './wechat-text.js';
@@ -23,15 +23,11 @@ export async function recordAmountMismatch(
   source: 'orderquery' | 'micropay',
   reply: { total_fee?: string; fee_type?: string },
 ): Promise<void> {
-  await recordEvent(
+  await recordEventAbout(
     ctx.db,
-    {
-      accountId: intent.account_id,
-      livemode: intent.livemode === 1,
-      type: 'payment_intent.notify_rejected',
-      objectId: intent.id,
-      data: { reason: 'amount_mismatch', source, total_fee: reply.total_fee, fee_type: reply.fee_type },
-    },
+    intent,
+    'payment_intent.notify_rejected',
+    { reason: 'amount_mismatch', source, total_fee: reply.total_fee, fee_type: reply.fee_type },
     ctx.now(),
   );
   ctx.log.warn(

@@ -13,7 +13,7 @@ import type { Db, IntentRow } from '../db/schema.js';
 import type { RefundRow } from '../db/schema-refunds-webhooks.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
-import { recordEvent } from './events.js';
+import { recordEventAbout } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
@@ -300,18 +300,14 @@ export async function applyWechatRefundStatus(
   // the intent and may be refunded again. Nothing is changed automatically; the merchant is alerted.
   const current = await reloadRefund(ctx, refund.id);
   if (to === 'succeeded' && (current.status === 'failed' || current.status === 'canceled')) {
-    await recordEvent(
+    await recordEventAbout(
       ctx.db,
+      current,
+      'refund.wechat_status_conflict',
       {
-        accountId: current.account_id,
-        livemode: current.livemode === 1,
-        type: 'refund.wechat_status_conflict',
-        objectId: current.id,
-        data: {
-          status: current.status,
-          wechat_refund_status: result.refund_status,
-          refund_fee: result.refund_fee,
-        },
+        status: current.status,
+        wechat_refund_status: result.refund_status,
+        refund_fee: result.refund_fee,
       },
       ctx.now(),
     );

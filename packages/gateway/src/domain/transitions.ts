@@ -3,7 +3,7 @@ import { sql, type Updateable } from 'kysely';
 import { insertRow } from '../db/insert-row.js';
 import type { Db, IntentRow, PaymentIntentsTable } from '../db/schema.js';
 import type { ServiceContext } from './context.js';
-import { recordEvent } from './events.js';
+import { recordEventAbout } from './events.js';
 import { newId } from './ids.js';
 import { intentView } from './intent-view.js';
 import { allowedFrom, eventTypeFor, type IntentAction, targetOf } from './state.js';
@@ -70,17 +70,7 @@ export async function transition(
       .returningAll()
       .executeTakeFirst();
     if (!row) return undefined;
-    await recordEvent(
-      trx,
-      {
-        accountId: row.account_id,
-        livemode: row.livemode === 1,
-        type: eventTypeFor(action),
-        objectId: row.id,
-        data: intentView(row),
-      },
-      now,
-    );
+    await recordEventAbout(trx, row, eventTypeFor(action), intentView(row), now);
     return row;
   });
 }

@@ -2,7 +2,7 @@
 import type { WebhookEndpointRow } from '../db/schema-refunds-webhooks.js';
 import type { AuthContext, ServiceContext } from './context.js';
 import { notFound } from './errors.js';
-import { recordEvent } from './events.js';
+import { recordEventAbout } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
@@ -219,17 +219,13 @@ export async function disableFailingEndpoint(ctx: ServiceContext, row: WebhookEn
       .where('status', '=', 'enabled')
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return;
-    await recordEvent(
+    await recordEventAbout(
       trx,
+      row,
+      'webhook_endpoint.disabled',
       {
-        accountId: row.account_id,
-        livemode: row.livemode === 1,
-        type: 'webhook_endpoint.disabled',
-        objectId: row.id,
-        data: {
-          ...webhookEndpointView({ ...row, status: 'disabled' }),
-          disabled_reason: 'failing_for_3_days',
-        },
+        ...webhookEndpointView({ ...row, status: 'disabled' }),
+        disabled_reason: 'failing_for_3_days',
       },
       now,
     );
