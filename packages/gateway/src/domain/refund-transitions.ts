@@ -1,37 +1,29 @@
 // Conditional state changes of a refund, each with its events (and the intent's refund total) in one transaction.
 import type { Updateable } from 'kysely';
-import { insertRow } from '../db/insert-row.js';
 import type { Db } from '../db/schema.js';
 import type { RefundRow, RefundsTable } from '../db/schema-refunds-webhooks.js';
 import type { ServiceContext } from './context.js';
-import { recordEvent } from './events.js';
-import { newId } from './ids.js';
+import { recordEventAbout } from './events.js';
 import { REFUND_OPEN, type RefundStatus, refundEventType } from './refund-state.js';
 import { refundView } from './refund-view.js';
+import { type RefundPayloadKind, recordPayload } from './transitions.js';
 
 /** A WeChat payload about a refund, kept with its intent (visible with ?expand[]=wechat_payloads). */
-export async function recordRefundPayload(
+export function recordRefundPayload(
   db: Db,
   refund: RefundRow,
-  kind: 'refund' | 'refund_query' | 'refund_notify' | 'refund_notify_rejected',
+  kind: RefundPayloadKind,
   body: string,
   now: number,
 ): Promise<void> {
-  await insertRow(db, 'wechat_payloads', {
-    id: newId('pl'),
-    intent_id: refund.payment_intent,
-    kind,
-    body,
-    created: now,
-  });
+  return recordPayload(db, refund.payment_intent, kind, body, now);
 }
 
 /** Writes `refund.<type>` and `charge.refund.updated` (for clients built for WooshPay) for a refund row. */
 export async function recordRefundEvents(db: Db, row: RefundRow, type: string, now: number): Promise<void> {
-  const base = { accountId: row.account_id, livemode: row.livemode === 1, objectId: row.id };
   const data = refundView(row);
-  await recordEvent(db, { ...base, type, data }, now);
-  await recordEvent(db, { ...base, type: 'charge.refund.updated', data }, now);
+  await recordEventAbout(db, row, type, data, now);
+  await recordEventAbout(db, row, 'charge.refund.updated', data, now);
 }
 
 /**

@@ -27,6 +27,7 @@ import {
 } from './refund-state.js';
 import { recordRefundEvents, recordRefundPayload, settleRefund } from './refund-transitions.js';
 import { type RefundView, refundView } from './refund-view.js';
+import { wasPaid } from './state.js';
 import { wechatCallLeaseMs } from './wechat-lease.js';
 import { wechatText } from './wechat-text.js';
 
@@ -67,18 +68,8 @@ function refused(code: string, message: string, param?: string): ApiError {
 }
 
 /** Why the conditional reservation matched no row, read afterwards only to explain the refusal. */
-/**
- * WeChat holds the payer's money: the intent succeeded, or it was canceled and WeChat then reported it paid
- * after all (its transaction_id is recorded, with a payment_intent.wechat_status_conflict event).
- */
-function wasPaid(intent: IntentRow): boolean {
-  return (
-    intent.status === 'succeeded' || (intent.status === 'canceled' && intent.wechat_transaction_id !== null)
-  );
-}
-
 function refusalFor(intent: IntentRow, amount: number, now: number): ApiError {
-  if (!wasPaid(intent))
+  if (!wasPaid(intent.status, intent.wechat_transaction_id))
     return refused(
       'payment_intent_unexpected_state',
       `Only a paid PaymentIntent can be refunded (succeeded, or canceled but reported paid by WeChat); this one has a status of ${intent.status}.`,
@@ -162,6 +153,7 @@ export async function createRefund(
         updated: now,
       }))
       .where('id', '=', intent.id)
+      // wasPaid, as SQL.
       .where((eb) =>
         eb.or([
           eb('status', '=', 'succeeded'),

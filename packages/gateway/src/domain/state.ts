@@ -58,6 +58,14 @@ export function canApply(action: IntentAction, status: string): boolean {
   return (FROM[action] as readonly string[]).includes(status);
 }
 
+/**
+ * WeChat holds the payer's money: the intent succeeded, or it was canceled and WeChat then reported it paid
+ * after all (its transaction_id recorded, with a payment_intent.wechat_status_conflict event).
+ */
+export function wasPaid(status: string, transactionId: string | null): boolean {
+  return status === 'succeeded' || (status === 'canceled' && transactionId !== null);
+}
+
 export function isOpen(status: string): boolean {
   return (OPEN as readonly string[]).includes(status);
 }

@@ -15,7 +15,11 @@ export type PayloadKind =
   | 'notify_rejected'
   | 'query'
   | 'close'
-  | 'reverse';
+  | 'reverse'
+  | RefundPayloadKind;
+
+/** WeChat payloads about a refund, kept with the refund's intent too. */
+export type RefundPayloadKind = 'refund' | 'refund_query' | 'refund_notify' | 'refund_notify_rejected';
 
 export async function recordPayload(
   db: Db,

@@ -2,7 +2,7 @@
 import type { Overview, PaymentDetail } from '../../domain/dashboard-queries.js';
 import { cstDayStart } from '../../domain/dashboard-queries.js';
 import type { IntentView } from '../../domain/intent-view.js';
-import { INTENT_STATUSES } from '../../domain/state.js';
+import { INTENT_STATUSES, wasPaid } from '../../domain/state.js';
 import { escapeHtml, formatAmount } from '../html.js';
 
 export const date = (unixSeconds: number) =>
@@ -109,8 +109,8 @@ export function paymentDetailView(detail: PaymentDetail, csrfToken: string, mess
     .filter((r) => r.status !== 'failed' && r.status !== 'canceled')
     .reduce((sum, r) => sum + r.amount, 0);
   // Canceled, yet WeChat reported it paid (payment_intent.wechat_status_conflict): the money can go back.
-  const paidAfterCancel = p.status === 'canceled' && Boolean(p.wechat_pay.transaction_id);
-  const refundable = p.status === 'succeeded' || paidAfterCancel ? p.amount - refunded : 0;
+  const paidAfterCancel = p.status === 'canceled' && wasPaid(p.status, p.wechat_pay.transaction_id);
+  const refundable = wasPaid(p.status, p.wechat_pay.transaction_id) ? p.amount - refunded : 0;
   const timeline = detail.events
     .map((e) => `<li><time>${date(Math.floor(e.created / 1000))}</time> ${escapeHtml(e.type)}</li>`)
     .join('');
