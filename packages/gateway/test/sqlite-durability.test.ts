@@ -1,13 +1,14 @@
 // The SQLite driver: a commit resolves only once the write-ahead log holding it is synced to disk, the sync
 // runs off the event loop without holding the connection, and a failed sync stops every later write.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
+import { Checkpointer } from '../src/db/checkpointer.ts';
 import { cachingStatements, connect } from '../src/db/connect.ts';
 import { DurabilityError, DurableSqliteDialect } from '../src/db/sqlite-driver.ts';
 import { waitFor } from './support/sandbox-gateway.ts';
@@ -200,8 +201,12 @@ describe('SQLite durable commits', () => {
       /could not be synced to disk \(EIO: i\/o error, fdatasync\).*check the disk, then restart/,
     );
     await assert.rejects(db.insertInto('t').values({ n: 2 }).execute(), DurabilityError);
-    // Reads still answer.
-    assert.equal((await db.selectFrom('t').selectAll().execute()).length, 2);
+    await assert.rejects(
+      db.transaction().execute((trx) => trx.insertInto('t').values({ n: 3 }).execute()),
+      DurabilityError,
+    );
+    // Reads still answer, and the refused writes never ran: no row a reader could act on.
+    assert.deepEqual(await db.selectFrom('t').select('n').execute(), [{ n: 1 }]);
     await db.destroy();
   });
 
@@ -226,7 +231,29 @@ describe('SQLite durable commits', () => {
   });
 });
 
+test('a database reached through a symbolic link syncs the log SQLite really writes', async () => {
+  const target = join(dir, 'linked-target.sqlite');
+  new SQLite(target).close();
+  const link = join(dir, 'link.sqlite');
+  symlinkSync(target, link);
+  const connection = connect(`sqlite:${link}`);
+  const db = connection.db as unknown as Kysely<Tables>;
+  await sql`create table t (n integer not null)`.execute(db);
+  await db.insertInto('t').values({ n: 1 }).execute();
+  assert.ok(connection.sqliteDriver!.walSync!.syncs > 0);
+  assert.equal(connection.sqliteDriver!.walSync!.failure, undefined);
+  await connection.close();
+});
+
 describe('SQLite checkpoints on a worker thread', () => {
+  test('a worker that cannot run says so once, so the connection takes checkpoints back', async () => {
+    const reasons: string[] = [];
+    const worker = new Checkpointer(join(dir, 'no-such-database.sqlite'), (reason) => reasons.push(reason));
+    await until(() => reasons.length > 0);
+    await worker.close();
+    assert.equal(reasons.length, 1, reasons.join(' | '));
+  });
+
   test('after the first commits, a worker copies the log into the database file; the connection only keeps a backstop', async () => {
     const path = join(dir, 'checkpoints.sqlite');
     const connection = connect(`sqlite:${path}`);

@@ -10,8 +10,10 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** The gateway connection's own automatic checkpoint, in pages, once the worker runs (SQLite's default is 1000). */
+/** The gateway connection's own automatic checkpoint, in pages, once the worker runs. */
 export const BACKSTOP_CHECKPOINT_PAGES = 10_000;
+/** SQLite's own default, back in force when the worker stops. */
+export const DEFAULT_CHECKPOINT_PAGES = 1000;
 
 const INTERVAL_MS = 20;
 
@@ -46,8 +48,10 @@ export class Checkpointer {
   checkpoints = 0;
   lastCheckpointed = 0;
   lastError: string | undefined;
+  #closing = false;
 
-  constructor(path: string) {
+  /** `onStopped` is told, once, when the worker fails or exits without having been closed. */
+  constructor(path: string, onStopped: (reason: string) => void) {
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
@@ -65,16 +69,27 @@ export class Checkpointer {
         this.lastCheckpointed = message.checkpointed ?? 0;
       }
     });
+    let stopped = false;
+    const stop = (reason: string) => {
+      if (stopped || this.#closing) return;
+      stopped = true;
+      onStopped(reason);
+    };
     this.#exited = new Promise((resolve) => {
-      this.#worker.once('exit', () => resolve());
-      // A worker that fails to start leaves the backstop checkpoint in charge; it is not fatal.
+      this.#worker.once('exit', (code) => {
+        stop(`it exited with code ${code}`);
+        resolve();
+      });
+      // A worker that fails is not fatal: the connection takes checkpoints back (onStopped).
       this.#worker.once('error', (error) => {
         this.lastError = error.message;
+        stop(error.message);
       });
     });
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     // Waiting for it to finish is work the process must stay up for.
     this.#worker.ref();
     this.#worker.postMessage('close');

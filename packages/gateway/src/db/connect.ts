@@ -1,6 +1,6 @@
 // Opens a Kysely instance for DATABASE_URL: `sqlite:PATH` (better-sqlite3) or `postgres://…` (pg).
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -82,11 +82,13 @@ export function connect(databaseUrl: string): Connection {
     database.pragma(`synchronous = ${wal ? 'NORMAL' : 'FULL'}`);
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
+    // SQLite names the log after the database file it opened, symbolic links resolved.
+    const file = wal ? realpathSync(path) : undefined;
     const durable = new DurableSqliteDialect({
       database: cachingStatements(database),
-      walPath: wal ? `${resolve(path)}-wal` : undefined,
-      checkpointInWorker: wal
-        ? { databasePath: resolve(path), afterCommits: CHECKPOINT_WORKER_AFTER_COMMITS }
+      walPath: file ? `${file}-wal` : undefined,
+      checkpointInWorker: file
+        ? { databasePath: file, afterCommits: CHECKPOINT_WORKER_AFTER_COMMITS }
         : undefined,
     });
     const db = new Kysely<Database>({ dialect: durable });

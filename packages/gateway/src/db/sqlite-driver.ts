@@ -34,7 +34,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
-import { BACKSTOP_CHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
+import { BACKSTOP_CHECKPOINT_PAGES, Checkpointer, DEFAULT_CHECKPOINT_PAGES } from './checkpointer.js';
 
 /** Where statements come from: the database itself, or a cache of prepared statements in front of it. */
 export interface StatementSource {
@@ -81,6 +81,11 @@ export class WalSync {
   /** How many syncs have run (for tests and the benchmark). */
   syncs = 0;
 
+  /** Set once a sync has failed: from then on no write may run, let alone commit. */
+  get failure(): DurabilityError | undefined {
+    return this.#failure;
+  }
+
   constructor(
     private readonly path: string,
     private readonly syncFile: (file: FileHandle) => Promise<void>,
@@ -104,7 +109,8 @@ export class WalSync {
     // Every commit counted so far has already returned from SQLite, so this sync covers it.
     const upTo = this.#committed;
     try {
-      this.#file ??= open(this.path, 'r');
+      // Opened for writing: some systems refuse to flush a file opened read-only.
+      this.#file ??= open(this.path, 'r+');
       await this.syncFile(await this.#file);
       this.syncs++;
       this.#synced = upTo;
@@ -134,6 +140,7 @@ class Acquisition implements DatabaseConnection {
 
   constructor(
     private readonly database: StatementSource,
+    private readonly walSync: WalSync | undefined,
     readonly unlock: () => void,
   ) {}
 
@@ -142,6 +149,10 @@ class Acquisition implements DatabaseConnection {
     const statement = this.database.prepare(sql);
     // Writes outside a transaction commit on their own (autocommit) and need their sync like a COMMIT.
     if (!statement.readonly) {
+      // After a failed sync a write is refused before it runs: a row that was never made durable must not be
+      // there for a reader to act on, nor for a retry to find.
+      const failure = this.walSync?.failure;
+      if (failure) return Promise.reject(failure);
       if (this.inTransaction) this.wrote = true;
       else this.needsSync = true;
     }
@@ -198,7 +209,7 @@ export class DurableSqliteDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const unlock = await this.#mutex.lock();
-    return new Acquisition(this.#database, unlock);
+    return new Acquisition(this.#database, this.walSync, unlock);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -238,14 +249,38 @@ export class DurableSqliteDriver implements Driver {
     const acquisition = connection as Acquisition;
     if (acquisition.released) return;
     acquisition.released = true;
-    if (acquisition.needsSync && ++this.#commits === this.#checkpointInWorker?.afterCommits) {
-      // Still holding the connection: from now on its own automatic checkpoint is only a backstop.
-      this.#database.prepare(`pragma wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`).run();
-      this.checkpointer = new Checkpointer(this.#checkpointInWorker.databasePath);
+    try {
+      if (acquisition.needsSync && ++this.#commits === this.#checkpointInWorker?.afterCommits)
+        this.#startCheckpointer(this.#checkpointInWorker.databasePath);
+    } finally {
+      // The next caller may use the connection while this one waits for the disk.
+      acquisition.unlock();
     }
-    // The next caller may use the connection while this one waits for the disk.
-    acquisition.unlock();
     if (acquisition.needsSync && this.walSync) await this.walSync.afterCommit();
+  }
+
+  /**
+   * Called while holding the connection. The worker takes over checkpoints and the connection's own automatic
+   * checkpoint becomes a backstop; a worker that cannot start, or stops, hands checkpoints back to the connection.
+   */
+  #startCheckpointer(databasePath: string): void {
+    const handBack = (reason: string) => {
+      try {
+        this.#database.prepare(`pragma wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`).run();
+      } catch {
+        return; // the database is closed already: nothing to hand back to
+      }
+      process.emitWarning(
+        `SQLite checkpoints run on the main thread again: the checkpoint worker stopped (${reason}).`,
+        'WxpayDatabaseWarning',
+      );
+    };
+    try {
+      this.checkpointer = new Checkpointer(databasePath, handBack);
+      this.#database.prepare(`pragma wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`).run();
+    } catch (error) {
+      handBack((error as Error).message);
+    }
   }
 
   async destroy(): Promise<void> {
