@@ -1,6 +1,6 @@
 // Pure pieces: money limits, the state machine, the follow-up schedule, configuration errors.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { type ConfigurationError, loadConfig, resolveConfig } from '../src/config.ts';
@@ -146,13 +146,20 @@ describe('insertRow', () => {
     const db = connection.db;
     await migrate(db);
     const base = { account_id: 'acct_1', livemode: 0, type: 't', object_id: null, created: 1, data: '{}' };
+    // Every query Kysely builds starts at insertInto: counting it counts the compiles.
+    const built = mock.method(db, 'insertInto');
     await insertRow(db, 'events', { ...base, id: 'evt_1', request_id: 'req_1' });
-    // Same columns, other values: the cached text, new parameters.
+    assert.equal(built.mock.callCount(), 1);
+    // Same columns, other values: the cached text, new parameters, nothing built.
     await insertRow(db, 'events', { ...base, id: 'evt_2', request_id: 'req_2', created: 2 });
+    assert.equal(built.mock.callCount(), 1);
     // An undefined column is left out, as Kysely does (its own column list, its own text).
     await insertRow(db, 'events', { ...base, id: 'evt_3', request_id: undefined, created: 3 });
+    assert.equal(built.mock.callCount(), 2);
     // A value that is an SQL expression goes through Kysely.
     await insertRow(db, 'events', { ...base, id: 'evt_4', created: sql<number>`1 + 3` as unknown as number });
+    assert.equal(built.mock.callCount(), 3);
+    built.mock.restore();
     const rows = await db
       .selectFrom('events')
       .select(['id', 'created', 'request_id'])
