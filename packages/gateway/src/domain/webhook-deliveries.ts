@@ -20,6 +20,12 @@ export const FANOUT_LOOKBACK_MS = 30 * 24 * 3600_000;
  * gateway processes' clocks may differ, so one created a little before a pass can still commit after it.
  */
 export const FANOUT_LAG_MS = 3600_000;
+/**
+ * How often a pass reads the whole lookback instead of starting at the cursor: an event written by a process whose
+ * clock is more than FANOUT_LAG_MS behind the worker's (or jumped back) can fall behind the cursor, and is then
+ * delayed by up to this much, never dropped.
+ */
+export const FANOUT_SWEEP_EVERY_MS = 3600_000;
 const LEASE_MS = 60_000;
 const RESPONSE_KEPT_BYTES = 1024;
 
@@ -85,7 +91,8 @@ function newDelivery(event: EventRow, endpointId: string, now: number): WebhookD
  * Each pass reads the events from the cursor on, account by account along the (account, mode, created) index,
  * so its cost follows the events of the last hour or so, not the whole 30-day outbox. After a pass that saw
  * everything due, the cursor moves to an hour (FANOUT_LAG_MS) before that pass; after a pass cut short by its
- * limit, to the last event it marked. It only ever moves forward.
+ * limit, to the last event it marked. It only ever moves forward. Once every FANOUT_SWEEP_EVERY_MS a pass starts
+ * at the lookback instead (the `sweep` row records when one last saw everything), so no event is ever left behind.
  */
 export async function fanOutEvents(
   ctx: ServiceContext,
@@ -93,12 +100,10 @@ export async function fanOutEvents(
 ): Promise<number> {
   const now = ctx.now();
   const limit = options.limit ?? 500;
-  const cursor = await ctx.db
-    .selectFrom('webhook_fanout_cursor')
-    .select('fanned_below')
-    .where('id', '=', 'events')
-    .executeTakeFirst();
-  const from = Math.max(cursor?.fanned_below ?? 0, now - FANOUT_LOOKBACK_MS);
+  const marks = await ctx.db.selectFrom('webhook_fanout_cursor').select(['id', 'fanned_below']).execute();
+  const mark = (id: string) => marks.find((m) => m.id === id)?.fanned_below ?? 0;
+  const sweeping = now - mark('sweep') >= FANOUT_SWEEP_EVERY_MS;
+  const from = Math.max(sweeping ? 0 : mark('events'), now - FANOUT_LOOKBACK_MS);
   const accounts = (await ctx.db.selectFrom('accounts').select('id').execute()).map((a) => a.id);
   // Accounts are read in groups, so that no query binds more parameters than the database allows. Each group
   // yields its first `limit` events; the first `limit` of them all include every event before the last one.
@@ -139,8 +144,16 @@ export async function fanOutEvents(
       .where('id', '=', 'events')
       .where('fanned_below', '<', to)
       .execute();
+  // A sweep that saw everything up to now is done until the next is due.
+  const swept = () =>
+    ctx.db
+      .insertInto('webhook_fanout_cursor')
+      .values({ id: 'sweep', fanned_below: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ fanned_below: now }))
+      .execute();
   if (events.length === 0) {
     await advance(now - FANOUT_LAG_MS);
+    if (sweeping) await swept();
     return 0;
   }
   const endpointsOf = new Map<string, Promise<WebhookEndpointRow[]>>();
@@ -180,6 +193,7 @@ export async function fanOutEvents(
   await advance(
     events.length < limit ? now - FANOUT_LAG_MS : Math.min(events.at(-1)!.created, now - FANOUT_LAG_MS),
   );
+  if (sweeping && events.length < limit) await swept();
   return created;
 }
 
