@@ -48,10 +48,12 @@ export class LedgerWriter {
     this.#timer ??= setTimeout(() => this.#writeSafely(), WRITE_DELAY_MS).unref();
   }
 
-  /** Writes now if a change is pending. */
+  /**
+   * Writes now, pending change or not: the simulated clock moves without counting as a change, and a restart must
+   * not wind it back.
+   */
   flush(): void {
-    if (!this.#timer) return;
-    clearTimeout(this.#timer);
+    if (this.#timer) clearTimeout(this.#timer);
     this.#write();
   }
 

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LEDGER_FILE, LedgerFileError } from '../src/index.ts';
-import { FAIL_ANSWER, type NotifySink, notifySink, SUCCESS_ANSWER, start, tradeNo } from './support.ts';
+import {
+  FAIL_ANSWER,
+  type NotifySink,
+  notifySink,
+  rawPost,
+  SUCCESS_ANSWER,
+  signedXml,
+  start,
+  tradeNo,
+} from './support.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -169,6 +178,42 @@ describe('a data dir keeps the ledger', () => {
     assert.equal(sink.received.length, before + 3);
     assert.equal(third.sandbox.notifies({ ref: out_trade_no })[0]?.state, 'delivered');
     await stop(third);
+  });
+
+  test('a clock advanced with nothing changed after it, and a payer still entering a password, survive a restart', async () => {
+    const dir = dataDir();
+    const first = await open(dir);
+    const out_trade_no = tradeNo('U');
+    const waiting = await rawPost(
+      `${first.sandbox.url}/pay/micropay`,
+      signedXml(
+        {
+          appid: first.merchant.appid,
+          mch_id: first.merchant.mchId,
+          body: 'till',
+          out_trade_no,
+          total_fee: '300',
+          spbill_create_ip: '127.0.0.1',
+          auth_code: first.sandbox.paymentCode().auth_code,
+        },
+        first.merchant.key,
+      ),
+      { ca: first.sandbox.caCert, headers: { 'Wechatpay-Negative-Test': 'MICROPAY_USERPAYING' } },
+    );
+    assert.equal(waiting.fields?.err_code, 'USERPAYING');
+    // Let the change above be written, then move the clock with no change after it.
+    await new Promise((r) => setTimeout(r, 400));
+    await first.sandbox.clock.advance(5);
+    const advancedTo = first.sandbox.clock.now();
+    await stop(first);
+
+    const second = await open(dir);
+    assert.ok(second.sandbox.clock.now() >= advancedTo, 'the clock did not go back');
+    assert.equal((await second.pay.orderQuery({ out_trade_no })).trade_state, 'USERPAYING');
+    // The payer finishes 10 s after the order, on the resumed clock.
+    await second.sandbox.clock.advance(5);
+    assert.equal((await second.pay.orderQuery({ out_trade_no })).trade_state, 'SUCCESS');
+    await stop(second);
   });
 
   test('changes reach ledger.json within a fraction of a second, without close()', async () => {

@@ -5,7 +5,7 @@ import { payOrder } from '../payments.js';
 import { parseCompactTime } from '../time.js';
 import { fingerprint, IP, URL_RULE } from '../validate.js';
 import { NONCE, ORDER_REF_RULES, OUT_TRADE_NO, PAY_ROW, SIGN_TYPE } from './common.js';
-import { type Answer, type CallContext, type EndpointDef, refused } from './types.js';
+import { type Answer, type CallContext, type EndpointDef, refused, type Services } from './types.js';
 
 /** Unpaid orders expire after two hours unless time_expire says otherwise. */
 const DEFAULT_EXPIRY_MS = 2 * 60 * 60 * 1000;
@@ -164,11 +164,12 @@ export const micropay: EndpointDef = {
     const negative = String(ctx.headers['wechatpay-negative-test'] ?? '').toUpperCase();
     switch (negative) {
       case 'MICROPAY_USERPAYING': {
-        const waiting = payOrder(ctx, order, 'USERPAYING');
-        ctx.clock.after(USERPAYING_SECONDS, () => {
-          const current = ledger.order(order.mchId, order.outTradeNo);
-          if (current?.state === 'USERPAYING') payOrder(ctx, current, 'SUCCESS');
-        });
+        const waiting = payOrder(
+          ctx,
+          ledger.saveOrder({ ...order, payerFinishesAt: ctx.clock.now() + USERPAYING_SECONDS * 1000 }),
+          'USERPAYING',
+        );
+        if (waiting.ok) scheduleUserpayingSuccess(ctx, waiting.value);
         return waiting.ok
           ? refused('USERPAYING', '需要用户输入支付密码')
           : refused(waiting.error.code, waiting.error.des);
@@ -187,6 +188,15 @@ export const micropay: EndpointDef = {
     return paid.ok ? micropayReply(paid.value) : refused(paid.error.code, paid.error.des);
   },
 };
+
+/** The payer of a USERPAYING negative-test micropay finishes at payerFinishesAt (re-armed after a restart). */
+export function scheduleUserpayingSuccess(services: Services, order: Order): void {
+  if (order.payerFinishesAt === undefined) return;
+  services.clock.at(order.payerFinishesAt, () => {
+    const current = services.ledger.order(order.mchId, order.outTradeNo);
+    if (current?.state === 'USERPAYING') payOrder(services, current, 'SUCCESS');
+  });
+}
 
 /** orderquery, closeorder and reverse name the order by transaction_id or out_trade_no. */
 function findOrder(ctx: CallContext): Order | undefined {

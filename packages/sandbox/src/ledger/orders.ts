@@ -27,6 +27,8 @@ export interface Order {
   createdAt: number;
   expiresAt: number | undefined;
   paidAt: number | undefined;
+  /** A negative-test micropay left USERPAYING: when the payer finishes entering the password. */
+  payerFinishesAt?: number;
   prepayId: string | undefined;
   codeUrl: string | undefined;
   mwebUrl: string | undefined;
