@@ -77,8 +77,8 @@ function send(ctx: CallContext, hbType: 'NORMAL' | 'GROUP'): Answer {
   // scene_id is required when the packet's total is over 200 yuan, for fission packets too.
   if (!fields.scene_id && totalAmount > REDPACK_SCENE_THRESHOLD)
     return refused('PARAM_ERROR', '金额大于200元时，scene_id必填');
-  const perShareMax = fields.scene_id ? REDPACK_MAX_AMOUNT : REDPACK_SCENE_THRESHOLD;
-  if (totalAmount < REDPACK_MIN_SHARE * totalNum || totalAmount > perShareMax * totalNum) {
+  // Without scene_id the total is at most 200 yuan already, so only the general cap is left to check.
+  if (totalAmount < REDPACK_MIN_SHARE * totalNum || totalAmount > REDPACK_MAX_AMOUNT * totalNum) {
     return refused('MONEY_LIMIT', '每个红包的平均金额必须在1.00元到200.00元之间');
   }
   const today = dateKey(now);
