@@ -1,6 +1,6 @@
 // With a data dir the ledger survives a restart: orders, refunds still in flight, payouts, balances, the clock.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -272,12 +272,14 @@ describe('a data dir keeps the ledger', () => {
   });
 
   test('without a data dir nothing is written', async () => {
-    const cwdFile = join(process.cwd(), LEDGER_FILE);
-    assert.equal(existsSync(cwdFile), false);
+    // Where a default data dir would land: the working directory (ledger.json, .wxpay/, anything new).
+    const before = readdirSync(process.cwd()).sort();
     const started = await open();
     await paidOrder(started);
+    await started.sandbox.clock.advance(60);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await stop(started);
-    assert.equal(existsSync(cwdFile), false);
+    assert.deepEqual(readdirSync(process.cwd()).sort(), before);
+    assert.equal(existsSync(join(process.cwd(), LEDGER_FILE)), false);
   });
 });
