@@ -15,7 +15,7 @@ import type { AccountRow } from '../db/schema.js';
 import type { PayoutRow, PayoutsTable } from '../db/schema-payouts.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError } from './errors.js';
-import { recordEvent, recordEventAbout } from './events.js';
+import { recordEventAbout } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import {
@@ -39,7 +39,8 @@ export function sendLeaseMs(ctx: Pick<ServiceContext, 'config'>): number {
   return wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
 }
 
-const PREFIX: Record<PayoutKind, string> = { redpack: 'rp', transfer: 'tr', coupon: 'cpn' };
+/** The id prefix of each payout kind (also how an Idempotency-Key's recorded object is recognised). */
+export const PAYOUT_ID_PREFIX: Record<PayoutKind, string> = { redpack: 'rp', transfer: 'tr', coupon: 'cpn' };
 const NUMBER_FIELD: Record<PayoutKind, string> = {
   redpack: 'mch_billno',
   transfer: 'partner_trade_no',
@@ -92,7 +93,7 @@ export async function storePayout(
   }
   request[NUMBER_FIELD[input.kind]] = number;
   const row: PayoutRow = {
-    id: `${PREFIX[input.kind]}_${randomToken(24)}`,
+    id: `${PAYOUT_ID_PREFIX[input.kind]}_${randomToken(24)}`,
     account_id: auth.accountId,
     livemode: auth.livemode ? 1 : 0,
     kind: input.kind,
@@ -280,17 +281,7 @@ async function settled(ctx: ServiceContext, row: PayoutRow, next: Settlement): P
       .executeTakeFirstOrThrow();
     const type = next.status !== row.status ? eventTypeFor(kind, next.status) : undefined;
     if (type) {
-      await recordEvent(
-        trx,
-        {
-          accountId: fresh.account_id,
-          livemode: fresh.livemode === 1,
-          type,
-          objectId: fresh.id,
-          data: payoutView(fresh),
-        },
-        now,
-      );
+      await recordEventAbout(trx, fresh, type, payoutView(fresh), now);
     }
     return fresh;
   });

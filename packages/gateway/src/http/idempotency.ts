@@ -8,6 +8,7 @@ import type { AuthContext, ServiceContext } from '../domain/context.js';
 import { ApiError } from '../domain/errors.js';
 import { abandonedAfterMs, keyInUse } from '../domain/idempotency.js';
 import { retrieveIntent } from '../domain/payment-intents.js';
+import { PAYOUT_ID_PREFIX } from '../domain/payout-sending.js';
 import { couponView, redpackView, transferView } from '../domain/payout-view.js';
 import { retrievePayout } from '../domain/payouts.js';
 import { retrieveRefund } from '../domain/refunds.js';
@@ -25,20 +26,29 @@ const CREATES: Record<string, { prefix: string; view: View }> = {
   '/v1/payment_intents': { prefix: 'pi', view: (ctx, auth, id) => retrieveIntent(ctx, auth, id) },
   '/v1/refunds': { prefix: 're', view: retrieveRefund },
   '/v1/redpacks': {
-    prefix: 'rp',
+    prefix: PAYOUT_ID_PREFIX.redpack,
     view: async (ctx, auth, id) => redpackView(await retrievePayout(ctx, auth, 'redpack', id)),
   },
   '/v1/transfers': {
-    prefix: 'tr',
+    prefix: PAYOUT_ID_PREFIX.transfer,
     view: async (ctx, auth, id) => transferView(await retrievePayout(ctx, auth, 'transfer', id)),
   },
   '/v1/coupons': {
-    prefix: 'cpn',
+    prefix: PAYOUT_ID_PREFIX.coupon,
     view: async (ctx, auth, id) => couponView(await retrievePayout(ctx, auth, 'coupon', id)),
   },
   '/v1/checkout/sessions': { prefix: 'cs', view: retrieveSession },
   '/v1/webhook_endpoints': { prefix: 'we', view: createdWebhookEndpoint },
 };
+
+/** Answers with a kept response, marked as replayed. */
+function replay(reply: FastifyReply, status: number, body: string | null) {
+  return reply
+    .code(status)
+    .header('idempotent-replayed', 'true')
+    .type('application/json; charset=utf-8')
+    .send(body);
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -106,11 +116,7 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
       );
     }
     if (existing.state !== 'done') return recoverAbandoned(request, reply, existing, key, now);
-    return reply
-      .code(existing.response_status ?? 200)
-      .header('idempotent-replayed', 'true')
-      .type('application/json; charset=utf-8')
-      .send(existing.response_body);
+    return replay(reply, existing.response_status ?? 200, existing.response_body);
   });
   /** This request holds the key (claimed at `claimed`): its events name it, its object is recorded on it. */
   function holdKey(request: FastifyRequest, key: string, claimed: number): void {
@@ -155,11 +161,7 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
       // The dead request had created its object: answer it as it is now, and keep that answer.
       const body = JSON.stringify(await creates.view(ctx, auth, existing.object_id));
       await row.set({ state: 'done', response_status: 200, response_body: body }).execute();
-      return reply
-        .code(200)
-        .header('idempotent-replayed', 'true')
-        .type('application/json; charset=utf-8')
-        .send(body);
+      return replay(reply, 200, body);
     }
     // Nothing was created: take the key over (one retry wins) and run the request.
     const taken = await row.set({ created: now }).where('object_id', 'is', null).executeTakeFirst();
