@@ -23,7 +23,7 @@ export interface SandboxOptions {
   seed?: string | number;
   /** How many merchants to have (at least). Default 1. */
   merchants?: number;
-  /** The simulated time at start, epoch ms. Default: now. */
+  /** The simulated time at start, epoch ms. Default: now. Ignored when dataDir holds a ledger: its clock resumes. */
   startTime?: number;
   /**
    * Enforce WeChat's published QPS limits (unifiedorder 60, orderquery 300, refund 150,
