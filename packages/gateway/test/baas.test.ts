@@ -2,6 +2,7 @@
 // exactly (1.1 → 110 fen), and its errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { abandonedAfterMs } from '../src/domain/idempotency.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { openid, type PayoutWorld, startPayoutWorld } from './support/payout-sandbox.ts';
 
@@ -177,6 +178,39 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(response.status, 400);
       assert.equal(body.status, 400);
       assert.equal(body.data.code, 'account_certificate_missing');
+    });
+
+    test('a keyed sendRedPack whose answer was lost is answered from its record after a crash: paid once', async () => {
+      const key = `baas-crash-${Math.random()}`;
+      const headers = { 'idempotency-key': key };
+      const body = params({ total_amount: 1.37 });
+      const first = await w.api('POST', '/baas/redpacks', body, headers);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const billno = first.body.data.mch_billno;
+      // The process dies after the red packet was sent, before its answer was kept.
+      const keyRow = () =>
+        w.gateway.ctx.db
+          .selectFrom('idempotency_keys')
+          .selectAll()
+          .where('key', '=', key)
+          .executeTakeFirstOrThrow();
+      assert.ok((await keyRow()).object_id, 'the red packet is recorded on the key');
+      await w.gateway.ctx.db
+        .updateTable('idempotency_keys')
+        .set({ state: 'in_progress', response_status: null, response_body: null })
+        .where('key', '=', key)
+        .execute();
+      w.clock.offsetMs += abandonedAfterMs(w.gateway.config) + 1000;
+      const recovered = await w.api('POST', '/baas/redpacks', body, headers);
+      assert.equal(recovered.status, 200, JSON.stringify(recovered.body));
+      assert.equal(recovered.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(recovered.body, first.body, 'the same answer, in the BaaS shape');
+      const sent = w.sandbox.ledger(w.mchId).movements.filter((m) => m.amount === -137);
+      assert.deepEqual(
+        sent.map((m) => m.ref),
+        [billno],
+        'one red packet for the key',
+      );
     });
 
     test("WeChat's refusal is data { err_code, err_code_des } with status 200", async () => {

@@ -3,10 +3,12 @@
 // if it created nothing, the retry runs it. A request that was only slow is fenced out by the takeover.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import Fastify from 'fastify';
+import type { ServiceContext } from '../src/domain/context.ts';
 import { abandonedAfterMs } from '../src/domain/idempotency.ts';
 import { createIntent } from '../src/domain/payment-intents.ts';
 import { runInRequest } from '../src/domain/request-context.ts';
-import { requestHash } from '../src/http/idempotency.ts';
+import { installIdempotency, requestHash } from '../src/http/idempotency.ts';
 import { type ApiCall, apiClient } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway } from './support/sandbox-gateway.ts';
@@ -17,6 +19,19 @@ const intentBody = {
   confirm: true,
   payment_method_options: { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } },
 };
+
+test('a POST route that does not declare how a crashed request is recovered is refused when it is added', async () => {
+  const app = Fastify();
+  installIdempotency(app, {} as ServiceContext);
+  assert.throws(
+    () => app.post('/v1/things', async () => ({})),
+    /POST \/v1\/things .* declare config\.idempotency/,
+  );
+  app.post('/v1/things/:id/touch', { config: { idempotency: 'rerun' } }, async () => ({}));
+  app.get('/v1/things', async () => ({}));
+  await app.ready();
+  await app.close();
+});
 
 for (const kind of DATABASE_KINDS) {
   describe(`abandoned Idempotency-Keys on ${kind}`, () => {

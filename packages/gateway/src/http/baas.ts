@@ -3,6 +3,7 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BusinessError, WechatPayError, yuanToFen } from '@wxpay/sdk';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PayoutRow } from '../db/schema-payouts.js';
 import { type AuthContext, loadAccount, type ServiceContext } from '../domain/context.js';
 import { ApiError } from '../domain/errors.js';
 import { requireCertificate } from '../domain/payout-sending.js';
@@ -11,7 +12,7 @@ import { createRedpack, findRedpackByBillno, pageRedpacks, retrievePayout } from
 import { requireAuth } from './auth.js';
 import { parseJsonKeepingDecimal } from './compat.js';
 import { toApiError } from './errors.js';
-import { RedpackBody, serverIp } from './payouts.js';
+import { answeredAs, RedpackBody, serverIp } from './payouts.js';
 
 const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 
@@ -79,6 +80,26 @@ function wechatFailure(error: WechatPayError): { err_code: string; err_code_des:
   return { err_code: error.code, err_code_des: error.message };
 }
 
+/** sendRedPack's answer for a red packet as it stands: sent, refused by WeChat, or still being resent. */
+function sendAnswer(row: PayoutRow) {
+  if (row.status === 'failed')
+    return wrap(200, { err_code: row.failure_code, err_code_des: row.failure_message });
+  if (row.status === 'sending') {
+    // The outcome is unknown; the gateway itself resends this mch_billno until it is final.
+    return wrap(200, {
+      err_code: 'SYSTEMERROR',
+      err_code_des: `WeChat's answer is pending; the gateway keeps resending mch_billno ${row.wechat_no} until it is final. Do not send again: check getRedPackStatus.`,
+      mch_billno: row.wechat_no,
+    });
+  }
+  const sent = JSON.parse(row.result ?? '{}') as Record<string, string>;
+  return wrap(200, {
+    return_code: 'SUCCESS',
+    mch_billno: row.wechat_no,
+    send_listid: sent.send_listid ?? '',
+  });
+}
+
 export async function baasRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   // total_amount is yuan: it must reach the yuan parser as the digits that were sent, not as a float.
   app.removeContentTypeParser('application/json');
@@ -99,7 +120,10 @@ export async function baasRoutes(app: FastifyInstance, ctx: ServiceContext): Pro
 
   r.post(
     '/baas/redpacks',
-    { schema: { tags: ['baas'], summary: 'sendRedPack', body: SendBody } },
+    {
+      schema: { tags: ['baas'], summary: 'sendRedPack', body: SendBody },
+      config: { idempotency: answeredAs(ctx, 'redpack', sendAnswer) },
+    },
     async (request) => {
       const auth = baasAuth(ctx, request);
       const body = request.body;
@@ -124,22 +148,7 @@ export async function baasRoutes(app: FastifyInstance, ctx: ServiceContext): Pro
         },
         'baas',
       );
-      if (row.status === 'failed')
-        return wrap(200, { err_code: row.failure_code, err_code_des: row.failure_message });
-      if (row.status === 'sending') {
-        // The outcome is unknown; the gateway itself resends this mch_billno until it is final.
-        return wrap(200, {
-          err_code: 'SYSTEMERROR',
-          err_code_des: `WeChat's answer is pending; the gateway keeps resending mch_billno ${row.wechat_no} until it is final. Do not send again: check getRedPackStatus.`,
-          mch_billno: row.wechat_no,
-        });
-      }
-      const sent = JSON.parse(row.result ?? '{}') as Record<string, string>;
-      return wrap(200, {
-        return_code: 'SUCCESS',
-        mch_billno: row.wechat_no,
-        send_listid: sent.send_listid ?? '',
-      });
+      return sendAnswer(row);
     },
   );
 

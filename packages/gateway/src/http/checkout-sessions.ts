@@ -61,6 +61,7 @@ export async function checkoutSessionRoutes(app: FastifyInstance, ctx: ServiceCo
         body: CreateBody,
         response: ok,
       },
+      config: { idempotency: { creates: 'cs', answer: (auth, id) => retrieveSession(ctx, auth, id) } },
     },
     (request) => createSession(ctx, requireAuth(request), request.body),
   );
@@ -83,6 +84,7 @@ export async function checkoutSessionRoutes(app: FastifyInstance, ctx: ServiceCo
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: ok,
       },
+      config: { idempotency: 'rerun' },
     },
     (request) => expireSession(ctx, requireAuth(request), request.params.id),
   );

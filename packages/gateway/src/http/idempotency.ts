@@ -3,43 +3,28 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IdempotencyKeysTable } from '../db/schema.js';
-import { retrieveSession } from '../domain/checkout-sessions.js';
 import type { AuthContext, ServiceContext } from '../domain/context.js';
 import { ApiError } from '../domain/errors.js';
 import { abandonedAfterMs, keyInUse } from '../domain/idempotency.js';
-import { retrieveIntent } from '../domain/payment-intents.js';
-import { PAYOUT_ID_PREFIX } from '../domain/payout-sending.js';
-import { couponView, redpackView, transferView } from '../domain/payout-view.js';
-import { retrievePayout } from '../domain/payouts.js';
-import { retrieveRefund } from '../domain/refunds.js';
 import { currentRequest } from '../domain/request-context.js';
-import { createdWebhookEndpoint } from '../domain/webhook-endpoints.js';
-
-type View = (ctx: ServiceContext, auth: AuthContext, id: string) => Promise<unknown>;
 
 /**
- * The routes whose object is recorded on their key: the id prefix each creates and how to answer that object
- * as the route does. Other POSTs change an existing object conditionally, and are simply run again by a retry
- * that takes an abandoned key over.
+ * What a retry does with a key whose request died without answering, declared by every POST route that takes
+ * an Idempotency-Key (a route without one is refused when it is added, so a new route cannot fall back to running
+ * twice):
+ * - a route that creates an object names the id prefix it records on the key and how to answer that object as the
+ *   route does; the retry answers the recorded object, or, if none was recorded, runs the request;
+ * - `rerun`: the route changes an existing object conditionally, so running it again is safe.
  */
-const CREATES: Record<string, { prefix: string; view: View }> = {
-  '/v1/payment_intents': { prefix: 'pi', view: (ctx, auth, id) => retrieveIntent(ctx, auth, id) },
-  '/v1/refunds': { prefix: 're', view: retrieveRefund },
-  '/v1/redpacks': {
-    prefix: PAYOUT_ID_PREFIX.redpack,
-    view: async (ctx, auth, id) => redpackView(await retrievePayout(ctx, auth, 'redpack', id)),
-  },
-  '/v1/transfers': {
-    prefix: PAYOUT_ID_PREFIX.transfer,
-    view: async (ctx, auth, id) => transferView(await retrievePayout(ctx, auth, 'transfer', id)),
-  },
-  '/v1/coupons': {
-    prefix: PAYOUT_ID_PREFIX.coupon,
-    view: async (ctx, auth, id) => couponView(await retrievePayout(ctx, auth, 'coupon', id)),
-  },
-  '/v1/checkout/sessions': { prefix: 'cs', view: retrieveSession },
-  '/v1/webhook_endpoints': { prefix: 'we', view: createdWebhookEndpoint },
-};
+export type IdempotencyRule =
+  | { creates: string; answer: (auth: AuthContext, id: string) => Promise<unknown> }
+  | 'rerun';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    idempotency?: IdempotencyRule;
+  }
+}
 
 /** Answers with a kept response, marked as replayed. */
 function replay(reply: FastifyReply, status: number, body: string | null) {
@@ -63,8 +48,23 @@ export function requestHash(method: string, path: string, body: unknown): string
     .digest('hex');
 }
 
+/** The creating route's rule, or undefined for a route that changes an existing object. */
+function createsOf(request: FastifyRequest): Exclude<IdempotencyRule, 'rerun'> | undefined {
+  const rule = request.routeOptions.config.idempotency;
+  return rule === 'rerun' ? undefined : rule;
+}
+
 export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): void {
   app.decorateRequest('idempotencyClaim', undefined);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.includes('POST') && !route.config?.idempotency) {
+      throw new Error(
+        `POST ${route.url} takes an Idempotency-Key but does not say how a retry after a crash is answered: ` +
+          "declare config.idempotency ({ creates, answer } or 'rerun').",
+      );
+    }
+  });
   app.addHook('preHandler', async (request, reply) => {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || key === undefined || !request.auth) return;
@@ -129,7 +129,7 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
       livemode: auth.livemode,
       key,
       claimed,
-      creates: CREATES[request.routeOptions.url ?? '']?.prefix ?? null,
+      creates: createsOf(request)?.creates ?? null,
       linked: false,
     };
   }
@@ -156,10 +156,10 @@ export function installIdempotency(app: FastifyInstance, ctx: ServiceContext): v
       .where('key', '=', key)
       .where('state', '=', 'in_progress')
       .where('created', '=', existing.created);
-    const creates = CREATES[request.routeOptions.url ?? ''];
-    if (existing.object_id && creates && existing.object_id.startsWith(`${creates.prefix}_`)) {
+    const creates = createsOf(request);
+    if (existing.object_id && creates && existing.object_id.startsWith(`${creates.creates}_`)) {
       // The dead request had created its object: answer it as it is now, and keep that answer.
-      const body = JSON.stringify(await creates.view(ctx, auth, existing.object_id));
+      const body = JSON.stringify(await creates.answer(auth, existing.object_id));
       await row.set({ state: 'done', response_status: 200, response_body: body }).execute();
       return replay(reply, 200, body);
     }

@@ -89,6 +89,7 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
         body: CreateBody,
         response: ok,
       },
+      config: { idempotency: { creates: 'pi', answer: (auth, id) => retrieveIntent(ctx, auth, id) } },
     },
     (request) => createIntent(ctx, requireAuth(request), { ...request.body, requestIp: request.ip }),
   );
@@ -145,6 +146,7 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
         body: Type.Optional(ConfirmBody),
         response: ok,
       },
+      config: { idempotency: 'rerun' },
     },
     (request) =>
       confirmIntent(ctx, requireAuth(request), request.params.id, {
@@ -176,6 +178,7 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
         ),
         response: ok,
       },
+      config: { idempotency: 'rerun' },
     },
     (request) =>
       cancelIntent(ctx, requireAuth(request), request.params.id, request.body?.cancellation_reason),
@@ -199,6 +202,7 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
         ),
         response: ok,
       },
+      config: { idempotency: 'rerun' },
     },
     (request) => recordClientResult(ctx, requireAuth(request), request.params.id, request.body.err_msg),
   );

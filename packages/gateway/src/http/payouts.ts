@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PayoutRow } from '../db/schema-payouts.js';
 import type { ServiceContext } from '../domain/context.js';
 import { SCENE_IDS } from '../domain/payout-rules.js';
+import { PAYOUT_ID_PREFIX } from '../domain/payout-sending.js';
 import { type PayoutKind, REDPACK_STATUSES, TRANSFER_STATUSES } from '../domain/payout-state.js';
 import { couponView, redpackView, transferView } from '../domain/payout-view.js';
 import {
@@ -16,6 +17,7 @@ import {
   retrievePayout,
 } from '../domain/payouts.js';
 import { requireAuth } from './auth.js';
+import type { IdempotencyRule } from './idempotency.js';
 import { errorResponses, MAX_MINOR_UNITS } from './schemas.js';
 
 const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
@@ -74,19 +76,30 @@ export function serverIp(request: FastifyRequest): string {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(local) ? local : '127.0.0.1';
 }
 
+/** A payout route's Idempotency-Key rule: a retry after a crash answers the recorded payout through `view`. */
+export function answeredAs(
+  ctx: ServiceContext,
+  kind: PayoutKind,
+  view: (row: PayoutRow) => unknown,
+): IdempotencyRule {
+  return {
+    creates: PAYOUT_ID_PREFIX[kind],
+    answer: async (auth, id) => view(await retrievePayout(ctx, auth, kind, id)),
+  };
+}
+
 export async function payoutRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const resources: [
     string,
     PayoutKind,
-    string,
     readonly string[],
     (row: PayoutRow) => { id: string; object: string },
   ][] = [
-    ['redpacks', 'redpack', 'rp', REDPACK_STATUSES, redpackView],
-    ['transfers', 'transfer', 'tr', TRANSFER_STATUSES, transferView],
+    ['redpacks', 'redpack', REDPACK_STATUSES, redpackView],
+    ['transfers', 'transfer', TRANSFER_STATUSES, transferView],
   ];
-  for (const [path, kind, prefix, statuses, view] of resources) {
+  for (const [path, kind, statuses, view] of resources) {
     r.get(
       `/v1/${path}`,
       {
@@ -111,7 +124,12 @@ export async function payoutRoutes(app: FastifyInstance, ctx: ServiceContext): P
     r.get(
       `/v1/${path}/:id`,
       {
-        schema: { tags: ['payouts'], summary: `Retrieve a ${kind}`, params: idParams(prefix), response: ok },
+        schema: {
+          tags: ['payouts'],
+          summary: `Retrieve a ${kind}`,
+          params: idParams(PAYOUT_ID_PREFIX[kind]),
+          response: ok,
+        },
       },
       async (request) => view(await retrievePayout(ctx, requireAuth(request), kind, request.params.id)),
     );
@@ -126,6 +144,7 @@ export async function payoutRoutes(app: FastifyInstance, ctx: ServiceContext): P
         body: RedpackBody,
         response: ok,
       },
+      config: { idempotency: answeredAs(ctx, 'redpack', redpackView) },
     },
     async (request) =>
       redpackView(
@@ -141,6 +160,7 @@ export async function payoutRoutes(app: FastifyInstance, ctx: ServiceContext): P
         body: TransferBody,
         response: ok,
       },
+      config: { idempotency: answeredAs(ctx, 'transfer', transferView) },
     },
     async (request) =>
       transferView(
@@ -159,6 +179,7 @@ export async function payoutRoutes(app: FastifyInstance, ctx: ServiceContext): P
         body: CouponBody,
         response: ok,
       },
+      config: { idempotency: answeredAs(ctx, 'coupon', couponView) },
     },
     async (request) => couponView(await createCoupon(ctx, requireAuth(request), request.body)),
   );

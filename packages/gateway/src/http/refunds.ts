@@ -45,6 +45,7 @@ export async function refundRoutes(app: FastifyInstance, ctx: ServiceContext): P
         ),
         response: ok,
       },
+      config: { idempotency: { creates: 're', answer: (auth, id) => retrieveRefund(ctx, auth, id) } },
     },
     (request) => createRefund(ctx, requireAuth(request), request.body),
   );
@@ -89,6 +90,7 @@ export async function refundRoutes(app: FastifyInstance, ctx: ServiceContext): P
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: ok,
       },
+      config: { idempotency: 'rerun' },
     },
     (request) => cancelRefund(ctx, requireAuth(request), request.params.id),
   );

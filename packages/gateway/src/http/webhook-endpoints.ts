@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../domain/context.js';
 import { listEndpointDeliveries, listEventDeliveries, retryEvent } from '../domain/webhook-deliveries.js';
 import {
+  createdWebhookEndpoint,
   createWebhookEndpoint,
   deleteWebhookEndpoint,
   listWebhookEndpoints,
@@ -54,6 +55,7 @@ export async function webhookEndpointRoutes(app: FastifyInstance, ctx: ServiceCo
         ),
         response: ok,
       },
+      config: { idempotency: { creates: 'we', answer: (auth, id) => createdWebhookEndpoint(ctx, auth, id) } },
     },
     (request) => createWebhookEndpoint(ctx, requireAuth(request), request.body),
   );
@@ -110,6 +112,7 @@ export async function webhookEndpointRoutes(app: FastifyInstance, ctx: ServiceCo
         ),
         response: ok,
       },
+      config: { idempotency: 'rerun' },
     },
     (request) => updateWebhookEndpoint(ctx, requireAuth(request), request.params.id, request.body),
   );
@@ -131,6 +134,7 @@ export async function webhookEndpointRoutes(app: FastifyInstance, ctx: ServiceCo
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: ok,
       },
+      config: { idempotency: 'rerun' },
     },
     (request) => rotateWebhookSecret(ctx, requireAuth(request), request.params.id),
   );
@@ -171,6 +175,7 @@ export async function webhookEndpointRoutes(app: FastifyInstance, ctx: ServiceCo
         params: EventParams,
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
       },
+      config: { idempotency: 'rerun' },
     },
     (request) => retryEvent(ctx, requireAuth(request), request.params.id),
   );
