@@ -1,5 +1,6 @@
-// The SQLite driver: a commit resolves only once the write-ahead log holding it is synced to disk, the sync
-// runs off the event loop without holding the connection, and a failed sync stops every later write.
+// The SQLite driver: a commit resolves only once the write-ahead log holding it is synced to disk (and, the first
+// time, the log's directory), whichever Kysely API ran it; the sync runs off the event loop without holding the
+// connection, and a failed sync stops every later write.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { Checkpointer } from '../src/db/checkpointer.ts';
 import { cachingStatements, connect } from '../src/db/connect.ts';
-import { DurabilityError, DurableSqliteDialect } from '../src/db/sqlite-driver.ts';
+import { DurabilityError, DurableSqliteDialect, type DurableSqliteOptions } from '../src/db/sqlite-driver.ts';
 import { waitFor } from './support/sandbox-gateway.ts';
 
 interface Tables {
@@ -21,16 +22,23 @@ const dir = mkdtempSync(join(tmpdir(), 'wxpay-durability-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
-/** A database on a real file in WAL mode whose log syncs wait until the test lets them finish. */
-async function open() {
+/** A new database file in WAL mode, as connect() opens it. */
+function walDatabase() {
   const path = join(dir, `db-${files++}.sqlite`);
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
+  return { path, database };
+}
+
+/** A database on a real file in WAL mode whose log syncs wait until the test lets them finish. */
+async function open(options: Pick<DurableSqliteOptions, 'syncDirectory'> = {}) {
+  const { path, database } = walDatabase();
   const held: { release: () => void }[] = [];
   let calls = 0;
   let fail: Error | undefined;
   const dialect = new DurableSqliteDialect({
+    ...options,
     database: cachingStatements(database),
     walPath: `${path}-wal`,
     // The real fdatasync is exercised through connect() below; here the test decides when a sync finishes.
@@ -208,6 +216,146 @@ describe('SQLite durable commits', () => {
     // Reads still answer, and the refused writes never ran: no row a reader could act on.
     assert.deepEqual(await db.selectFrom('t').select('n').execute(), [{ n: 1 }]);
     await db.destroy();
+  });
+
+  test("a controlled transaction's commit resolves only after its sync, while the next transaction runs meanwhile", async () => {
+    const { db, calls, releaseNext } = await open();
+    const before = calls();
+    const trx = await db.startTransaction().execute();
+    await trx.insertInto('t').values({ n: 1 }).execute();
+    const commit = track(trx.commit().execute());
+    await until(() => calls() === before + 1);
+    await settle();
+    assert.equal(commit.done, false, 'the commit must wait for its sync');
+    let otherRan = false;
+    const other = track(
+      db.transaction().execute(async (next) => {
+        otherRan = true;
+        await next.insertInto('t').values({ n: 2 }).execute();
+      }),
+    );
+    await settle();
+    assert.equal(otherRan, true, 'the connection was handed on at COMMIT');
+    assert.deepEqual(await db.selectFrom('t').select('n').orderBy('n').execute(), [{ n: 1 }, { n: 2 }]);
+    assert.equal(commit.done, false);
+    await releaseNext();
+    await until(() => commit.done);
+    assert.equal(commit.error, undefined);
+    // The other transaction committed after the first sync started: it needs the next one.
+    assert.equal(other.done, false);
+    await releaseNext();
+    await until(() => other.done);
+    assert.equal(other.error, undefined);
+    await db.destroy();
+  });
+
+  test("a controlled transaction's commit rejects when its sync fails, and the caller's rollback then is harmless", async () => {
+    const { db, failWith, releaseNext } = await open();
+    failWith(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const trx = await db.startTransaction().execute();
+    await trx.insertInto('t').values({ n: 1 }).execute();
+    const commit = track(trx.commit().execute());
+    await releaseNext();
+    await until(() => commit.done);
+    assert.ok(commit.error instanceof DurabilityError, String(commit.error));
+    await trx.rollback().execute();
+    await assert.rejects(db.insertInto('t').values({ n: 2 }).execute(), DurabilityError);
+    await db.destroy();
+  });
+
+  test("on a held connection, a transaction's commit waits for its sync and later queries still run", async () => {
+    const { db, calls, releaseNext } = await open();
+    const before = calls();
+    const steps: string[] = [];
+    const work = track(
+      db.connection().execute(async (connection) => {
+        await connection.transaction().execute((trx) => trx.insertInto('t').values({ n: 1 }).execute());
+        steps.push('committed');
+        await connection.insertInto('t').values({ n: 2 }).execute();
+        return connection.selectFrom('t').select('n').orderBy('n').execute();
+      }),
+    );
+    await until(() => calls() === before + 1);
+    await settle();
+    assert.deepEqual(steps, [], "the transaction's commit must wait for its sync");
+    // Meanwhile the connection serves others.
+    assert.deepEqual(await db.selectFrom('t').select('n').execute(), [{ n: 1 }]);
+    await releaseNext();
+    await until(() => steps.length === 1);
+    // The write after the transaction commits on its own and waits for its sync when the connection is released.
+    await releaseNext();
+    await until(() => work.done);
+    assert.equal(work.error, undefined);
+    assert.deepEqual(await work.promise, [{ n: 1 }, { n: 2 }]);
+    await db.destroy();
+  });
+
+  test("the first sync also syncs the log's directory, so a new log file survives a power loss; later syncs do not", async () => {
+    const directories: number[] = [];
+    const { db, calls, releaseNext } = await open({
+      syncDirectory: async (directory) => {
+        await settle();
+        directories.push((await directory.stat()).ino);
+      },
+    });
+    // open() waited for the create table's commit, the first on this log.
+    assert.deepEqual(
+      directories,
+      [statSync(dir).ino],
+      'the directory holding the log was synced before that commit resolved',
+    );
+    for (const n of [1, 2, 3]) {
+      const before = calls();
+      const insert = track(db.insertInto('t').values({ n }).execute());
+      await until(() => calls() === before + 1);
+      await releaseNext();
+      await until(() => insert.done);
+      assert.equal(insert.error, undefined);
+    }
+    assert.equal(directories.length, 1, 'the directory is synced once, not per commit');
+    await db.destroy();
+  });
+
+  test("a failed sync of the log's directory fails the commit like a failed sync of the log", async () => {
+    const { path, database } = walDatabase();
+    const db = new Kysely<Tables>({
+      dialect: new DurableSqliteDialect({
+        database: cachingStatements(database),
+        walPath: `${path}-wal`,
+        syncFile: async () => {},
+        syncDirectory: async () => {
+          throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        },
+      }),
+    });
+    await assert.rejects(sql`create table t (n integer not null)`.execute(db), (error) => {
+      assert.ok(error instanceof DurabilityError, String(error));
+      assert.match(error.message, /could not be synced to disk \(EIO: i\/o error, fsync\)/);
+      return true;
+    });
+    await assert.rejects(
+      db.transaction().execute((trx) => trx.insertInto('t').values({ n: 1 }).execute()),
+      DurabilityError,
+    );
+    await db.destroy();
+  });
+
+  test('closing the database first lets every commit still waiting for the disk have its sync', async () => {
+    const { db, calls, releaseNext } = await open();
+    const before = calls();
+    const first = track(db.insertInto('t').values({ n: 1 }).execute());
+    await until(() => calls() === before + 1);
+    // Committed while the first sync runs: it needs the next one, which has not started yet.
+    const second = track(db.insertInto('t').values({ n: 2 }).execute());
+    await settle();
+    const destroyed = track(db.destroy());
+    await releaseNext();
+    await until(() => first.done);
+    await settle();
+    assert.equal(destroyed.done, false, "the log file must stay open for the second commit's sync");
+    await releaseNext();
+    await until(() => second.done && destroyed.done);
+    assert.equal(first.error ?? second.error ?? destroyed.error, undefined);
   });
 
   test('connect() puts a file database in WAL mode and really syncs the log after commits', async () => {

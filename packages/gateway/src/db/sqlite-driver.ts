@@ -7,18 +7,23 @@
 // out_trade_no / partner_trade_no stored "before the call" could vanish after WeChat acted on it. SQLite's own
 // cure, synchronous=FULL, fsyncs inside COMMIT, on the event loop, once per transaction.
 //
-// Here COMMIT stays NORMAL, and the driver then fdatasyncs the log file on libuv's thread pool. A transaction
-// (or a write outside one) resolves only once a sync that started after its COMMIT has finished; commits that
-// land while a sync runs share the next one. The connection goes to the next transaction as soon as COMMIT
-// returns, so waiting for the disk never serialises transactions. A failed sync fails that commit and every
-// later one: after an fsync error the kernel may already have dropped the unwritten pages, so nothing written
-// since can be promised (PostgreSQL stops for the same reason).
+// Here COMMIT stays NORMAL, and the driver then fdatasyncs the log file on libuv's thread pool (the first time,
+// also the log's directory, whose entry for the new file SQLite never synced). The wait happens in the driver's
+// commitTransaction, so a transaction resolves only once a sync that started after its COMMIT has finished,
+// whichever Kysely API ran it: transaction(), startTransaction() (whose commit() does not wait for the
+// connection's release) or a transaction on connection(). A write outside a transaction waits when its
+// connection is released. Commits that land while a sync runs share the next one. The connection goes to the
+// next transaction as soon as COMMIT returns, so waiting for the disk never serialises transactions; if the
+// committing caller then runs another statement on the same connection (connection()), it queues for it again.
+// A failed sync fails that commit and every later one: after an fsync error the kernel may already have dropped
+// the unwritten pages, so nothing written since can be promised (PostgreSQL stops for the same reason).
 //
 // What readers see: a transaction, or a read outside one, can see another transaction's rows between its COMMIT
 // and its sync. Anything that acts on what it read writes first (a lease, a claim, a state change), and that
 // write's sync covers every earlier page of the log, so no money moves on data that could still be lost.
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
@@ -52,6 +57,8 @@ export interface DurableSqliteOptions {
   walPath: string | undefined;
   /** Makes the log's written pages durable; fdatasync by default. */
   syncFile?: (file: FileHandle) => Promise<void>;
+  /** Makes the log's directory entry durable, once, before the first sync counts as done; fsync by default. */
+  syncDirectory?: (directory: FileHandle) => Promise<void>;
   /**
    * Moves checkpoints to a worker thread (see checkpointer.ts) once this many commits have been made, so that a
    * short-lived connection (a migration, a test) never starts one.
@@ -89,6 +96,7 @@ export class WalSync {
   constructor(
     private readonly path: string,
     private readonly syncFile: (file: FileHandle) => Promise<void>,
+    private readonly syncDirectory: (directory: FileHandle) => Promise<void>,
   ) {}
 
   /** Call right after a COMMIT returns: resolves when that commit is on disk. */
@@ -109,8 +117,7 @@ export class WalSync {
     // Every commit counted so far has already returned from SQLite, so this sync covers it.
     const upTo = this.#committed;
     try {
-      // Opened for writing: some systems refuse to flush a file opened read-only.
-      this.#file ??= open(this.path, 'r+');
+      this.#file ??= this.#openLog();
       await this.syncFile(await this.#file);
       this.syncs++;
       this.#synced = upTo;
@@ -121,56 +128,92 @@ export class WalSync {
     }
   }
 
+  /** Opens the log to sync it, once its directory entry is on disk: without it a power loss can take the file. */
+  async #openLog(): Promise<FileHandle> {
+    const directory = await open(dirname(this.path), 'r');
+    try {
+      await this.syncDirectory(directory);
+    } finally {
+      await directory.close();
+    }
+    // Opened for writing: some systems refuse to flush a file opened read-only.
+    return open(this.path, 'r+');
+  }
+
   async close(): Promise<void> {
-    if (this.#running) await this.#running;
+    // Commits still waiting get their sync before the file closes; a failure has already been reported to them.
+    await this.#waitFor(this.#committed).catch(() => undefined);
     const file = this.#file;
     this.#file = undefined;
     if (file) await (await file.catch(() => undefined))?.close();
   }
 }
 
-/** One acquisition of the single connection: released at COMMIT, its durability awaited at release. */
+/**
+ * One acquisition of the single connection. It hands the connection on when a transaction that wrote commits,
+ * and queues for it again if it runs another statement afterwards.
+ */
 class Acquisition implements DatabaseConnection {
   inTransaction = false;
   /** The open transaction has run a statement that writes. */
   wrote = false;
-  /** A write was committed on this acquisition and its sync has not been awaited yet. */
+  /** A write outside a transaction committed on this acquisition and its sync has not been awaited yet. */
   needsSync = false;
   released = false;
+  #unlock: (() => void) | undefined;
 
   constructor(
     private readonly database: StatementSource,
     private readonly walSync: WalSync | undefined,
-    readonly unlock: () => void,
-  ) {}
+    private readonly mutex: Mutex,
+    unlock: () => void,
+    /** Called, holding the connection, after each commit that wrote. */
+    private readonly committed: () => void,
+  ) {
+    this.#unlock = unlock;
+  }
 
-  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+  /** Hands the connection to the next caller, if this acquisition holds it. */
+  unlock(): void {
+    this.#unlock?.();
+    this.#unlock = undefined;
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    this.#unlock ??= await this.mutex.lock();
     const { sql, parameters } = compiledQuery;
     const statement = this.database.prepare(sql);
-    // Writes outside a transaction commit on their own (autocommit) and need their sync like a COMMIT.
+    // After a failed sync a write is refused before it runs: a row that was never made durable must not be there
+    // for a reader to act on, nor for a retry to find.
+    if (!statement.readonly && this.walSync?.failure) throw this.walSync.failure;
+    const result = run<R>(statement, parameters as unknown[]);
     if (!statement.readonly) {
-      // After a failed sync a write is refused before it runs: a row that was never made durable must not be
-      // there for a reader to act on, nor for a retry to find.
-      const failure = this.walSync?.failure;
-      if (failure) return Promise.reject(failure);
       if (this.inTransaction) this.wrote = true;
-      else this.needsSync = true;
+      else {
+        // A write outside a transaction commits on its own (autocommit) and needs its sync like a COMMIT.
+        this.needsSync = true;
+        this.committed();
+      }
     }
-    const values = parameters as unknown[];
-    if (statement.reader) return Promise.resolve({ rows: statement.all(values) as R[] });
-    const { changes, lastInsertRowid } = statement.run(values);
-    return Promise.resolve({
-      numAffectedRows: changes == null ? undefined : BigInt(changes),
-      insertId: lastInsertRowid == null ? undefined : BigInt(lastInsertRowid),
-      rows: [],
-    });
+    return result;
   }
 
   async *streamQuery<R>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     const { sql, parameters, query } = compiledQuery;
     if (!SelectQueryNode.is(query)) throw new Error('SQLite can only stream select queries');
+    this.#unlock ??= await this.mutex.lock();
     for (const row of this.database.prepare(sql).iterate(parameters as unknown[])) yield { rows: [row as R] };
   }
+}
+
+function run<R>(statement: SQLite.Statement, values: unknown[]): QueryResult<R> {
+  if (statement.reader) return { rows: statement.all(values) as R[] };
+  const { changes, lastInsertRowid } = statement.run(values);
+  return {
+    numAffectedRows: changes == null ? undefined : BigInt(changes),
+    insertId: lastInsertRowid == null ? undefined : BigInt(lastInsertRowid),
+    rows: [],
+  };
 }
 
 /** A FIFO lock: SQLite has one connection, shared by turns. */
@@ -202,14 +245,18 @@ export class DurableSqliteDriver implements Driver {
     this.walSync =
       options.walPath === undefined
         ? undefined
-        : new WalSync(options.walPath, options.syncFile ?? ((file) => file.datasync()));
+        : new WalSync(
+            options.walPath,
+            options.syncFile ?? ((file) => file.datasync()),
+            options.syncDirectory ?? ((directory) => directory.sync()),
+          );
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const unlock = await this.#mutex.lock();
-    return new Acquisition(this.#database, this.walSync, unlock);
+    return new Acquisition(this.#database, this.walSync, this.#mutex, unlock, () => this.#committed());
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -221,13 +268,23 @@ export class DurableSqliteDriver implements Driver {
     const acquisition = connection as Acquisition;
     await acquisition.executeQuery(CompiledQuery.raw('commit'));
     acquisition.inTransaction = false;
-    // A transaction that only read has nothing to make durable.
-    if (acquisition.wrote) acquisition.needsSync = true;
+    const wrote = acquisition.wrote;
     acquisition.wrote = false;
+    // A transaction that only read has nothing to make durable.
+    if (!wrote) return;
+    this.#committed();
+    if (!this.walSync) return;
+    const durable = this.walSync.afterCommit();
+    // The next transaction may use the connection while this one waits for the disk.
+    acquisition.unlock();
+    await durable;
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const acquisition = connection as Acquisition;
+    // Kysely rolls back when commitTransaction throws. After a failed COMMIT the transaction is still open; after
+    // a COMMIT whose sync failed there is nothing left to roll back, and the DurabilityError must reach the caller.
+    if (!acquisition.inTransaction) return;
     await acquisition.executeQuery(CompiledQuery.raw('rollback'));
     acquisition.inTransaction = false;
     acquisition.wrote = false;
@@ -249,14 +306,15 @@ export class DurableSqliteDriver implements Driver {
     const acquisition = connection as Acquisition;
     if (acquisition.released) return;
     acquisition.released = true;
-    try {
-      if (acquisition.needsSync && ++this.#commits === this.#checkpointInWorker?.afterCommits)
-        this.#startCheckpointer(this.#checkpointInWorker.databasePath);
-    } finally {
-      // The next caller may use the connection while this one waits for the disk.
-      acquisition.unlock();
-    }
+    // The next caller may use the connection while this one waits for the disk.
+    acquisition.unlock();
     if (acquisition.needsSync && this.walSync) await this.walSync.afterCommit();
+  }
+
+  /** Called while holding the connection, after each commit that wrote. */
+  #committed(): void {
+    if (++this.#commits === this.#checkpointInWorker?.afterCommits)
+      this.#startCheckpointer(this.#checkpointInWorker.databasePath);
   }
 
   /**
