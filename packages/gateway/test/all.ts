@@ -22,3 +22,4 @@ import './idempotency-recovery.test.ts';
 import './compat-sandbox.test.ts';
 import './test-mode.test.ts';
 import './bootstrap.test.ts';
+import './dashboard-alerts.test.ts';

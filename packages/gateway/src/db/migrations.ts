@@ -4,6 +4,7 @@ import { apiKeyRevocationMigration } from './migration-api-key-revocation.js';
 import { checkoutMigration } from './migration-checkout.js';
 import { confirmLeaseMigration } from './migration-confirm-lease.js';
 import { dealViewMigration } from './migration-deal-view.js';
+import { eventAlertsMigration } from './migration-event-alerts.js';
 import { eventRequestMigration } from './migration-event-request.js';
 import { fanoutCursorMigration } from './migration-fanout-cursor.js';
 import { idempotencyObjectMigration } from './migration-idempotency-object.js';
@@ -143,6 +144,7 @@ const migrations: Record<string, Migration> = {
   '008_event_request': eventRequestMigration,
   '009_idempotency_object': idempotencyObjectMigration,
   '010_fanout_cursor': fanoutCursorMigration,
+  '011_event_alerts': eventAlertsMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -93,6 +93,14 @@ export interface EventsTable {
   idempotency_key: string | null;
 }
 
+/** An alert among the events (see domain/alerts.ts), written in the event's transaction. */
+export interface EventAlertsTable {
+  event_id: string;
+  account_id: string;
+  livemode: number;
+  created: number;
+}
+
 export interface IdempotencyKeysTable {
   account_id: string;
   livemode: number;
@@ -118,6 +126,7 @@ export interface Database extends RefundsWebhooksTables, PayoutTables, CheckoutT
   payment_intents: PaymentIntentsTable;
   wechat_payloads: WechatPayloadsTable;
   events: EventsTable;
+  event_alerts: EventAlertsTable;
   idempotency_keys: IdempotencyKeysTable;
 }
 

@@ -1,6 +1,7 @@
 // The events outbox: rows written in the same transaction as the change they describe, and listed by the API.
 import { insertRow } from '../db/insert-row.js';
 import type { Db } from '../db/schema.js';
+import { isAlert } from './alerts.js';
 import type { AuthContext } from './context.js';
 import { newId } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
@@ -30,6 +31,14 @@ export async function recordEvent(db: Db, event: NewEvent, now: number): Promise
     request_id: request?.id ?? null,
     idempotency_key: request?.idempotency?.key ?? null,
   });
+  if (isAlert(event.type)) {
+    await insertRow(db, 'event_alerts', {
+      event_id: id,
+      account_id: event.accountId,
+      livemode: event.livemode ? 1 : 0,
+      created: now,
+    });
+  }
   return id;
 }
 

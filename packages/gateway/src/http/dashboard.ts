@@ -1,6 +1,7 @@
 // /dashboard: log in with a secret key (HttpOnly, SameSite=Strict session cookie), CSRF token on every POST form.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { recentAlerts } from '../domain/alerts.js';
 import type { ServiceContext } from '../domain/context.js';
 import {
   cstDay,
@@ -144,7 +145,9 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
   });
 
   app.get('/dashboard', (request, reply) =>
-    page(request, reply, 'overview', 'Overview', async (login) => overviewView(await overview(ctx, login))),
+    page(request, reply, 'overview', 'Overview', async (login) =>
+      overviewView(await overview(ctx, login), await recentAlerts(ctx, login)),
+    ),
   );
 
   app.get<{ Querystring: Record<string, string> }>('/dashboard/payments', (request, reply) =>

@@ -1,4 +1,5 @@
 // The dashboard's views (overview with an inline-SVG chart, payments list and detail, refunds): pure renderers.
+import type { Alert } from '../../domain/alerts.js';
 import type { Overview, PaymentDetail } from '../../domain/dashboard-queries.js';
 import { cstDayStart } from '../../domain/dashboard-queries.js';
 import type { IntentView } from '../../domain/intent-view.js';
@@ -9,7 +10,7 @@ export const date = (unixSeconds: number) =>
   new Date(unixSeconds * 1000 + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
 const dayLabel = (day: number) => new Date(cstDayStart(day) + 8 * 3600_000).toISOString().slice(5, 10);
 
-export function overviewView(data: Overview): string {
+export function overviewView(data: Overview, alerts: Alert[]): string {
   const tiles = data.today.length
     ? data.today
         .map(
@@ -21,8 +22,44 @@ export function overviewView(data: Overview): string {
         .join('')
     : '<div class="tile"><span>Today\'s volume</span><b data-testid="today-volume">¥0.00</b><span>0 payments</span></div>';
   return `<h1>Overview</h1><div class="tiles">${tiles}</div>
+${alertsSection(alerts)}
 <h2>Last 30 days (${escapeHtml(data.chartCurrency)})</h2>
 <div class="chart">${chartSvg(data)}</div>`;
+}
+
+/** The latest alerts, each in words with what to do and a link to the payment it is about. */
+export function alertsSection(alerts: Alert[]): string {
+  if (!alerts.length)
+    return '<h2>Needs attention</h2><p data-testid="no-alerts">Nothing needs attention.</p>';
+  const items = alerts
+    .map((alert) => {
+      const link = alert.paymentIntent
+        ? ` <a href="/dashboard/payments/${encodeURIComponent(alert.paymentIntent)}">${escapeHtml(alert.paymentIntent)}</a>`
+        : '';
+      return `<li data-testid="alert" data-type="${escapeHtml(alert.type)}"><time>${date(
+        Math.floor(alert.created / 1000),
+      )}</time> ${escapeHtml(alertText(alert))}${link}</li>`;
+    })
+    .join('');
+  return `<h2>Needs attention</h2><ul class="alerts">${items}</ul>`;
+}
+
+function alertText({ type, data, refund }: Alert): string {
+  switch (type) {
+    case 'payment_intent.notify_rejected': {
+      const reason = String(data.reason ?? '');
+      const source = data.source ? ` (${String(data.source)})` : ' notify';
+      if (reason === 'amount_mismatch')
+        return `WeChat${source} reported another amount or currency than the payment's; it was not marked paid. Check the order in WeChat's merchant platform.`;
+      if (reason === 'unknown_out_trade_no')
+        return `A payment notify named an order this account does not have (${String(data.out_trade_no ?? '')}); it was refused.`;
+      return 'A payment notify failed its signature check and was refused. If it keeps happening, check the APIv2 key, or someone is forging notifies.';
+    }
+    case 'payment_intent.wechat_status_conflict':
+      return 'WeChat reports a payment canceled here as paid: the payer was charged. Refund it, or fulfil the order.';
+    case 'refund.wechat_status_conflict':
+      return `WeChat reports refund ${refund ?? ''} as succeeded, which is ${String(data.status ?? '')} here: the payer got the money back. Do not refund it again.`;
+  }
 }
 
 /** Bars of daily succeeded volume, with a <title> per bar and a table-like summary for screen readers. */

@@ -1,0 +1,67 @@
+// What a merchant should look at: events saying that a message claiming to come from WeChat was refused, or that
+// WeChat and the gateway disagree about where money is. They are in the events list and go to webhooks like any
+// event; each is also recorded in `event_alerts` in its transaction, and the dashboard's overview lists the latest,
+// so they are seen without a webhook.
+import type { EventsTable } from '../db/schema.js';
+import type { AuthContext, ServiceContext } from './context.js';
+
+export const ALERT_TYPES = [
+  'payment_intent.notify_rejected',
+  'payment_intent.wechat_status_conflict',
+  'refund.wechat_status_conflict',
+] as const;
+
+const ALERTS = new Set<string>(ALERT_TYPES);
+
+export const isAlert = (eventType: string): boolean => ALERTS.has(eventType);
+
+export interface Alert {
+  id: string;
+  type: (typeof ALERT_TYPES)[number];
+  created: number;
+  data: Record<string, unknown>;
+  /** The payment the alert is about (a refund's own payment for a refund), if any. */
+  paymentIntent: string | null;
+  /** The refund, for a refund's alert. */
+  refund: string | null;
+}
+
+/** The newest `limit` alerts of the account in this mode, newest first. */
+export async function recentAlerts(ctx: ServiceContext, auth: AuthContext, limit = 10): Promise<Alert[]> {
+  const rows = await ctx.db
+    .selectFrom('event_alerts')
+    .innerJoin('events', 'events.id', 'event_alerts.event_id')
+    .selectAll('events')
+    .where('event_alerts.account_id', '=', auth.accountId)
+    .where('event_alerts.livemode', '=', auth.livemode ? 1 : 0)
+    .orderBy('event_alerts.created', 'desc')
+    .orderBy('event_alerts.event_id', 'desc')
+    .limit(limit)
+    .execute();
+  const refundIds = rows.filter((r) => r.type.startsWith('refund.') && r.object_id).map((r) => r.object_id!);
+  const refundIntents = new Map(
+    refundIds.length
+      ? (
+          await ctx.db
+            .selectFrom('refunds')
+            .select(['id', 'payment_intent'])
+            .where('account_id', '=', auth.accountId)
+            .where('id', 'in', refundIds)
+            .execute()
+        ).map((r) => [r.id, r.payment_intent])
+      : [],
+  );
+  return rows.map((row) => toAlert(row, refundIntents));
+}
+
+function toAlert(row: EventsTable, refundIntents: Map<string, string>): Alert {
+  const isRefund = row.type.startsWith('refund.');
+  return {
+    id: row.id,
+    type: row.type as Alert['type'],
+    created: row.created,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    paymentIntent: isRefund ? (refundIntents.get(row.object_id ?? '') ?? null) : row.object_id,
+    refund: isRefund ? row.object_id : null,
+  };
+}
