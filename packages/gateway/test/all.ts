@@ -23,3 +23,4 @@ import './compat-sandbox.test.ts';
 import './test-mode.test.ts';
 import './bootstrap.test.ts';
 import './dashboard-alerts.test.ts';
+import './micropay-unknown-outcome.test.ts';

@@ -1,10 +1,50 @@
 // Micropay (付款码) whose outcome is unknown: poll orderquery until the deadline, then reverse (撤销), resending
 // the reverse while WeChat answers recall=Y. Micropay has no notify, so only these calls settle it.
-import { BusinessError, WechatPayError } from '@wxpay/sdk';
+import {
+  BusinessError,
+  CertificateError,
+  ConfigError,
+  RequestValidationError,
+  WechatPayError,
+} from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import { loadAccount, type ServiceContext } from './context.js';
-import { markIntentCanceled, recordPayload } from './transitions.js';
+import { markIntentCanceled, type PayloadKind, recordPayload, transition } from './transitions.js';
 import { wechatText } from './wechat-text.js';
+
+/** SDK errors raised before the request left (configuration, certificate, input): WeChat saw nothing. */
+export function neverSent(error: unknown): boolean {
+  return (
+    error instanceof ConfigError ||
+    error instanceof CertificateError ||
+    error instanceof RequestValidationError
+  );
+}
+
+/**
+ * Whether the payer may have been charged although the micropay call failed: always, except for an error raised
+ * before the request left and a signed, verified refusal with a final err_code. An unreadable or unverifiable
+ * reply, return_code FAIL, an HTTP error, a timeout, SYSTEMERROR, BANKERROR, USERPAYING: only orderquery knows.
+ */
+export function micropayOutcomeUnknown(error: unknown): boolean {
+  if (neverSent(error)) return false;
+  return !(error instanceof BusinessError) || error.retryable;
+}
+
+/**
+ * Leaves a micropay whose outcome is unknown to the follow-up job: processing, orderquery after
+ * micropayPollSeconds, and reversed at the deadline if it is still not settled.
+ */
+export async function awaitMicropayResult(
+  ctx: ServiceContext,
+  intent: IntentRow,
+  payload?: { kind: PayloadKind; body: string },
+): Promise<void> {
+  await transition(ctx, intent.id, 'await_result', {
+    patch: { next_query_at: ctx.now() + ctx.config.micropayPollSeconds * 1000 },
+    payload,
+  });
+}
 
 /** After this, an order still USERPAYING (or unknown) is reversed rather than polled. */
 export function micropayDeadline(ctx: ServiceContext, intent: IntentRow): number {

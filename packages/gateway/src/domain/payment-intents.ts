@@ -1,5 +1,13 @@
 // PaymentIntents: create, confirm (the WeChat call each terminal type needs), retrieve, list, cancel, client_result.
-import { BusinessError, mwebUrlWithRedirect, type WechatPay, WechatPayError } from '@wxpay/sdk';
+import {
+  BusinessError,
+  type MicropayReply,
+  mwebUrlWithRedirect,
+  ProtocolError,
+  type UnifiedOrderReply,
+  type WechatPay,
+  WechatPayError,
+} from '@wxpay/sdk';
 import { insertRow } from '../db/insert-row.js';
 import type { AccountRow, IntentRow } from '../db/schema.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
@@ -8,12 +16,19 @@ import { recordEvent } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { newId } from './ids.js';
 import { type IntentView, intentView } from './intent-view.js';
+import { awaitMicropayResult, micropayOutcomeUnknown, neverSent } from './micropay.js';
 import { checkAmount, isCurrency } from './money.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
-import { amountMatches, closeIntent, queryIntent, recordAmountMismatch } from './reconcile.js';
+import { amountMatches, closeIntent, queryIntent, queryOrder, recordAmountMismatch } from './reconcile.js';
 import { canApply, isOpen, nextQueryAt } from './state.js';
 import { wechatTime } from './time.js';
-import { markIntentSucceeded, markPaymentFailed, recordPayload, transition } from './transitions.js';
+import {
+  markIntentSucceeded,
+  markPaymentFailed,
+  type PayloadKind,
+  recordPayload,
+  transition,
+} from './transitions.js';
 import { wechatCallLeaseMs } from './wechat-lease.js';
 import { wechatText } from './wechat-text.js';
 
@@ -386,8 +401,9 @@ async function placeOrder(
   const client = ctx.wechat(account, auth.livemode);
   if (tradeType === 'MICROPAY')
     return { view: await micropay(ctx, client, intent, paymentCode!), released: false };
-  const reply = await wechatCall(ctx, intent, 'prepay', () =>
-    client.unifiedOrder({
+  let reply: UnifiedOrderReply;
+  try {
+    reply = await client.unifiedOrder({
       body: (intent.description ?? 'wxpay').slice(0, 120),
       out_trade_no: intent.out_trade_no,
       total_fee: intent.amount,
@@ -405,8 +421,18 @@ async function placeOrder(
               h5_info: { type: 'Wap', wap_url: intent.return_url ?? ctx.publicUrl(), wap_name: 'wxpay' },
             })
           : undefined,
-    }),
-  );
+    });
+  } catch (error) {
+    if (!(error instanceof WechatPayError)) throw error;
+    const payload = { kind: 'prepay' as const, body: failureBody(error) };
+    if (error instanceof BusinessError && ORDER_EXISTS.has(error.errCode)) {
+      await followExistingOrder(ctx, intent, error, payload);
+      return { view: intentView(await loadIntent(ctx, auth, id)), released: false };
+    }
+    // No prepay reached anyone, so the payer cannot have paid this order: the error is answered as it is.
+    await recordPayload(ctx.db, id, payload.kind, payload.body, ctx.now());
+    throw toApiError(error);
+  }
   const nextAction = buildNextAction(ctx, client, account, intent, terminalType, reply);
   const updated = await transition(ctx, id, 'require_action', {
     patch: { next_action: JSON.stringify(nextAction), wechat_prepay_id: reply.prepay_id ?? null },
@@ -475,26 +501,43 @@ function buildNextAction(
   }
 }
 
-/** Runs one WeChat call; a failure keeps the raw reply with the intent and becomes an API error. */
-async function wechatCall<T>(
+/** WeChat's answers to an out_trade_no that already names an order: that order, not this call, says how it ended. */
+const ORDER_EXISTS: ReadonlySet<string> = new Set(['ORDERPAID', 'OUT_TRADE_NO_USED']);
+
+/** What is kept with the intent of a failed WeChat call: the reply exactly as received, or what went wrong. */
+function failureBody(error: unknown): string {
+  if (error instanceof WechatPayError) return error.rawBody ?? `${error.code}: ${error.message}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * A confirm refused because its out_trade_no already names an order at WeChat (charged by an earlier confirm whose
+ * answer was lost, say): orderquery says how that order ended and is applied, SUCCESS through the verified path.
+ * An order WeChat reports unpaid or failed leaves the refusal to be answered as it is; if the query cannot tell
+ * (it failed, or the payer is still entering a password), the intent is left processing for the follow-up job.
+ * It is never marked failed on a guess.
+ */
+async function followExistingOrder(
   ctx: ServiceContext,
   intent: IntentRow,
-  kind: 'prepay' | 'micropay',
-  call: () => Promise<T>,
-): Promise<T> {
+  refusal: BusinessError,
+  payload: { kind: PayloadKind; body: string },
+): Promise<void> {
+  await recordPayload(ctx.db, intent.id, payload.kind, payload.body, ctx.now());
+  let queried: Awaited<ReturnType<typeof queryOrder>> | undefined;
   try {
-    return await call();
+    queried = await queryOrder(ctx, intent);
   } catch (error) {
-    if (!(error instanceof WechatPayError)) throw error;
-    await recordPayload(
-      ctx.db,
-      intent.id,
-      kind,
-      error.rawBody ?? `${error.code}: ${error.message}`,
-      ctx.now(),
+    ctx.log.warn(
+      { intent: intent.id, err: (error as Error).message },
+      'orderquery of an order WeChat already has failed; the follow-up job queries again',
     );
-    throw toApiError(error);
   }
+  if (queried && queried.intent.status !== intent.status) return;
+  const known = queried?.tradeState !== undefined && queried.tradeState !== 'USERPAYING';
+  if (known) throw toApiError(refusal);
+  if (intent.trade_type === 'MICROPAY') await awaitMicropayResult(ctx, intent);
+  else await transition(ctx, intent.id, 'await_result');
 }
 
 export function toApiError(error: WechatPayError): ApiError {
@@ -508,14 +551,27 @@ export function toApiError(error: WechatPayError): ApiError {
       error.reply,
     );
   }
-  const status = error.retryable ? 502 : 400;
+  const code = `wechat_${error.code.toLowerCase()}`;
+  if (neverSent(error))
+    return new ApiError(400, 'wechat_error', code, `The request was not sent to WeChat: ${error.message}`);
+  if (error instanceof ProtocolError && !error.retryable)
+    return new ApiError(
+      400,
+      'wechat_error',
+      code,
+      `WeChat refused the request: ${error.message}`,
+      undefined,
+      error.reply,
+    );
+  // A timeout, a network or HTTP failure, or a reply that cannot be read or verified: WeChat may have acted.
   return new ApiError(
-    status,
+    502,
     'wechat_error',
-    `wechat_${error.code.toLowerCase()}`,
+    code,
     error.retryable
       ? 'WeChat did not answer; the outcome is unknown. Confirm again: the same out_trade_no is reused.'
-      : `WeChat refused the request: ${error.message}`,
+      : `WeChat's answer could not be read or verified (${error.message}); the outcome is unknown. ` +
+          'Retrying reuses the same merchant number.',
     undefined,
     error.reply,
   );
@@ -528,8 +584,9 @@ async function micropay(
   authCode: string,
 ): Promise<IntentView> {
   const auth = { accountId: intent.account_id, livemode: intent.livemode === 1 };
+  let reply: MicropayReply;
   try {
-    const reply = await client.micropay({
+    reply = await client.micropay({
       body: (intent.description ?? 'wxpay').slice(0, 120),
       out_trade_no: intent.out_trade_no,
       total_fee: intent.amount,
@@ -538,40 +595,45 @@ async function micropay(
       auth_code: authCode,
       time_expire: wechatTime(intent.expires_at),
     });
-    // A signed, verified micropay reply is a WeChat result, like orderquery's, and is checked the same
-    // way: an amount or currency other than ours is refused and left to orderquery to settle.
-    const body = wechatText(reply);
-    if (!amountMatches(intent, reply)) {
-      await recordAmountMismatch(ctx, intent, 'micropay', reply);
-      await transition(ctx, intent.id, 'await_result', {
-        patch: { next_query_at: ctx.now() + ctx.config.micropayPollSeconds * 1000 },
-        payload: { kind: 'micropay', body },
-      });
-    } else {
-      await markIntentSucceeded(ctx, intent, reply.transaction_id, { kind: 'micropay', body });
-    }
   } catch (error) {
-    if (!(error instanceof WechatPayError)) throw error;
-    const body = error.rawBody ?? `${error.code}: ${error.message}`;
-    if (error.retryable || (error instanceof BusinessError && error.errCode === 'USERPAYING')) {
-      // The payer is entering a password, or the outcome is unknown: poll orderquery soon.
-      await transition(ctx, intent.id, 'await_result', {
-        patch: { next_query_at: ctx.now() + ctx.config.micropayPollSeconds * 1000 },
-        payload: { kind: 'micropay', body },
-      });
-    } else if (error instanceof BusinessError) {
-      await markPaymentFailed(
-        ctx,
-        intent,
-        { code: error.errCode, message: error.errCodeDes },
-        { kind: 'micropay', body },
-      );
-    } else {
-      await recordPayload(ctx.db, intent.id, 'micropay', body, ctx.now());
-      throw toApiError(error);
-    }
+    await applyMicropayFailure(ctx, intent, error);
+    return intentView(await loadIntent(ctx, auth, intent.id));
+  }
+  // A signed, verified micropay reply is a WeChat result, like orderquery's, and is checked the same
+  // way: an amount or currency other than ours is refused and left to orderquery to settle.
+  const body = wechatText(reply);
+  if (!amountMatches(intent, reply)) {
+    await recordAmountMismatch(ctx, intent, 'micropay', reply);
+    await awaitMicropayResult(ctx, intent, { kind: 'micropay', body });
+  } else {
+    await markIntentSucceeded(ctx, intent, reply.transaction_id, { kind: 'micropay', body });
   }
   return intentView(await loadIntent(ctx, auth, intent.id));
+}
+
+/**
+ * A micropay call that did not return a paid order. Only a signed, final refusal marks the payment failed; when
+ * the payer may have been charged, the answer is the intent processing (never "refused"), so that the cashier does
+ * not charge another code, and the follow-up job polls orderquery, then reverses at the deadline.
+ */
+async function applyMicropayFailure(ctx: ServiceContext, intent: IntentRow, error: unknown): Promise<void> {
+  const payload = { kind: 'micropay' as const, body: failureBody(error) };
+  if (neverSent(error)) {
+    await recordPayload(ctx.db, intent.id, payload.kind, payload.body, ctx.now());
+    throw toApiError(error as WechatPayError);
+  }
+  if (error instanceof BusinessError && ORDER_EXISTS.has(error.errCode)) {
+    await followExistingOrder(ctx, intent, error, payload);
+  } else if (error instanceof BusinessError && !micropayOutcomeUnknown(error)) {
+    await markPaymentFailed(ctx, intent, { code: error.errCode, message: error.errCodeDes }, payload);
+  } else {
+    if (!(error instanceof WechatPayError))
+      ctx.log.warn(
+        { intent: intent.id, err: payload.body },
+        'micropay failed unexpectedly; orderquery settles it',
+      );
+    await awaitMicropayResult(ctx, intent, payload);
+  }
 }
 
 /**

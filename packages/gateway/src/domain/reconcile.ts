@@ -38,6 +38,17 @@ export async function recordAmountMismatch(
 
 /** Calls orderquery and applies a final trade_state; returns the intent as it now is. */
 export async function queryIntent(ctx: ServiceContext, intent: IntentRow): Promise<IntentRow> {
+  return (await queryOrder(ctx, intent)).intent;
+}
+
+/**
+ * queryIntent, also telling what WeChat answered: the order's trade_state (undefined if the reply had none), or
+ * ORDERNOTEXIST when WeChat has no such order.
+ */
+export async function queryOrder(
+  ctx: ServiceContext,
+  intent: IntentRow,
+): Promise<{ intent: IntentRow; tradeState: string | undefined }> {
   const account = await loadAccount(ctx, intent.account_id);
   const client = ctx.wechat(account, intent.livemode === 1);
   let reply: OrderQueryReply;
@@ -46,7 +57,7 @@ export async function queryIntent(ctx: ServiceContext, intent: IntentRow): Promi
   } catch (error) {
     if (error instanceof BusinessError && error.errCode === 'ORDERNOTEXIST') {
       await recordPayload(ctx.db, intent.id, 'query', error.rawBody ?? error.message, ctx.now());
-      return intent;
+      return { intent, tradeState: 'ORDERNOTEXIST' };
     }
     throw error;
   }
@@ -76,7 +87,7 @@ export async function queryIntent(ctx: ServiceContext, intent: IntentRow): Promi
     default:
       await recordPayload(ctx.db, intent.id, 'query', payload.body, ctx.now());
   }
-  return reload(ctx, intent.id);
+  return { intent: await reload(ctx, intent.id), tradeState: reply.trade_state };
 }
 
 /**
