@@ -24,3 +24,4 @@ import './test-mode.test.ts';
 import './bootstrap.test.ts';
 import './dashboard-alerts.test.ts';
 import './micropay-unknown-outcome.test.ts';
+import './checkout-expiry-paid.test.ts';

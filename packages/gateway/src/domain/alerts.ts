@@ -9,6 +9,7 @@ export const ALERT_TYPES = [
   'payment_intent.notify_rejected',
   'payment_intent.wechat_status_conflict',
   'refund.wechat_status_conflict',
+  'checkout.session.completed_after_expiry',
 ] as const;
 
 const ALERTS = new Set<string>(ALERT_TYPES);
@@ -55,13 +56,18 @@ export async function recentAlerts(ctx: ServiceContext, auth: AuthContext, limit
 }
 
 function toAlert(row: EventsTable, refundIntents: Map<string, string>): Alert {
+  const data = JSON.parse(row.data) as Record<string, unknown>;
   const isRefund = row.type.startsWith('refund.');
+  let paymentIntent: string | null = null;
+  if (isRefund) paymentIntent = refundIntents.get(row.object_id ?? '') ?? null;
+  else if (typeof data.payment_intent === 'string') paymentIntent = data.payment_intent;
+  else if (row.object_id?.startsWith('pi_')) paymentIntent = row.object_id;
   return {
     id: row.id,
     type: row.type as Alert['type'],
     created: row.created,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    paymentIntent: isRefund ? (refundIntents.get(row.object_id ?? '') ?? null) : row.object_id,
+    data,
+    paymentIntent,
     refund: isRefund ? row.object_id : null,
   };
 }

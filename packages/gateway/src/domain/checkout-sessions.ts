@@ -10,7 +10,9 @@ import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { checkAmount, isCurrency } from './money.js';
 import { cancelIntent, confirmIntent, createIntent, type TerminalType } from './payment-intents.js';
+import { queryIntent } from './reconcile.js';
 import { createRefund } from './refunds.js';
+import { isOpen } from './state.js';
 import { toUnixSeconds } from './time.js';
 
 export type SessionRow = Selectable<CheckoutSessionsTable>;
@@ -41,6 +43,9 @@ export const EXPIRES_IN = { min: 1800, max: 86_400, default: 7200 } as const;
 export type CheckoutFlow = Extract<TerminalType, 'WEB' | 'WAP' | 'OFFICIAL_ACCOUNT'>;
 
 const PAYABLE = ['requires_action', 'processing'];
+
+/** The open statuses a session cancels its intents from; a `processing` one waits for WeChat's answer. */
+const CANCELABLE = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
 
 /** How far back the job looks for a second payment of a complete session (by the intent's last change). */
 const DUPLICATE_WINDOW_MS = 7 * 24 * 3600_000;
@@ -203,7 +208,12 @@ function sessionIntents(ctx: ServiceContext, sessionId: string): Promise<IntentR
     .execute();
 }
 
-/** A conditional open → `to` change with its event in one transaction; undefined if another process won. */
+/**
+ * A conditional change of the session from the status it was read with (`row.status`) to `to`, with its event in
+ * one transaction; undefined if another process won, or (expiring) if an intent of it is paid or still payable.
+ * `expired` → `complete` is a payment WeChat confirmed after the session was expired: it also writes
+ * checkout.session.completed_after_expiry, so that a merchant who acted on the expiry learns of it.
+ */
 async function closeSession(
   ctx: ServiceContext,
   row: SessionRow,
@@ -212,7 +222,7 @@ async function closeSession(
 ): Promise<SessionRow | undefined> {
   const now = ctx.now();
   return ctx.db.transaction().execute(async (trx) => {
-    const result = await trx
+    let update = trx
       .updateTable('checkout_sessions')
       .set({
         status: to,
@@ -220,8 +230,27 @@ async function closeSession(
         ...(to === 'complete' ? { completed_at: now, payment_intent: paidIntent ?? row.payment_intent } : {}),
       })
       .where('id', '=', row.id)
-      .where('status', '=', 'open')
-      .executeTakeFirst();
+      .where('status', '=', row.status);
+    // The caller settled the intents first; this guards against a notify or a new order in the meantime. An
+    // order whose close WeChat defers (its 5-minute rule) was queried unpaid and is being closed.
+    if (to === 'expired')
+      update = update.where(({ exists, not, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('checkout_session_intents as csi')
+              .innerJoin('payment_intents as pi', 'pi.id', 'csi.intent_id')
+              .select('pi.id')
+              .where('csi.session_id', '=', row.id)
+              .where((eb) =>
+                eb.or([
+                  eb('pi.status', 'in', ['succeeded', 'processing']),
+                  eb.and([eb('pi.status', 'in', CANCELABLE), eb('pi.close_at', 'is', null)]),
+                ]),
+              ),
+          ),
+        ),
+      );
+    const result = await update.executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return undefined;
     const updated = await trx
       .selectFrom('checkout_sessions')
@@ -235,51 +264,135 @@ async function closeSession(
       sessionView(ctx, updated),
       now,
     );
+    if (row.status === 'expired')
+      await recordEventAbout(
+        trx,
+        row,
+        'checkout.session.completed_after_expiry',
+        {
+          checkout_session: row.id,
+          payment_intent: updated.payment_intent,
+          amount: updated.amount,
+          currency: updated.currency,
+        },
+        now,
+      );
     return updated;
   });
 }
 
-/** Cancels the session's other open intents, so the payer cannot pay twice. Best effort: the close job retries. */
-async function cancelOpenIntents(ctx: ServiceContext, row: SessionRow, keep?: string): Promise<void> {
+/**
+ * Cancels the session's open intents except `keep`, so the payer cannot pay twice. An order older than WeChat's
+ * 5 minutes is closed there (after an orderquery, so a paid one ends succeeded); a younger one's close is
+ * scheduled. Returns the intents WeChat did not answer for; the close job and the next pass retry them.
+ */
+async function cancelOpenIntents(ctx: ServiceContext, row: SessionRow, keep?: string): Promise<Set<string>> {
   const auth = { accountId: row.account_id, livemode: row.livemode === 1 };
+  const unanswered = new Set<string>();
   for (const intent of await sessionIntents(ctx, row.id)) {
-    if (
-      intent.id === keep ||
-      !['requires_payment_method', 'requires_confirmation', 'requires_action'].includes(intent.status)
-    )
-      continue;
+    if (intent.id === keep || !CANCELABLE.includes(intent.status)) continue;
     try {
       await cancelIntent(ctx, auth, intent.id, 'abandoned');
     } catch (error) {
+      // Also the refusal of an intent the close found paid: the status read afterwards tells them apart.
+      unanswered.add(intent.id);
       ctx.log.warn(
         { intent: intent.id, err: (error as Error).message },
         'canceling a checkout intent failed',
       );
     }
   }
+  return unanswered;
+}
+
+/** What closing a session's orders found out. */
+interface Settlement {
+  /** An intent WeChat confirmed paid: the session completes with it. */
+  paid?: IntentRow;
+  /** WeChat's answer for an order is still awaited: being confirmed, not answered, or being placed. */
+  unknown: boolean;
+  /** An order WeChat says is unpaid but will not close yet (its 5-minute rule); its close is scheduled. */
+  closing: boolean;
 }
 
 /**
- * Brings an open session up to date: complete when one of its intents is succeeded (a payment made before the
- * deadline wins), expired when past its deadline. Returns the row as it now is.
+ * Closes (or schedules the close of) every open order of the session and asks WeChat about each one whose close
+ * must wait, so that a payment made before the session ends is found before the session is expired.
+ */
+async function settleIntents(ctx: ServiceContext, row: SessionRow): Promise<Settlement> {
+  const unanswered = await cancelOpenIntents(ctx, row);
+  const now = ctx.now();
+  const settlement: Settlement = { unknown: false, closing: false };
+  for (const intent of await sessionIntents(ctx, row.id)) {
+    if (intent.status === 'succeeded') return { ...settlement, paid: intent };
+    if (!isOpen(intent.status)) continue;
+    const beingPlaced = intent.confirming_until !== null && intent.confirming_until > now;
+    if (
+      intent.status === 'processing' ||
+      beingPlaced ||
+      unanswered.has(intent.id) ||
+      intent.close_at === null
+    ) {
+      settlement.unknown = true;
+      continue;
+    }
+    try {
+      const queried = await queryIntent(ctx, intent);
+      if (queried.status === 'succeeded') return { ...settlement, paid: queried };
+      if (isOpen(queried.status)) settlement.closing = true;
+    } catch (error) {
+      settlement.unknown = true;
+      ctx.log.warn({ intent: intent.id, err: (error as Error).message }, 'querying a checkout intent failed');
+    }
+  }
+  return settlement;
+}
+
+/** Completes the session with `paid` (conditionally), cancels its other orders and refunds a second payment. */
+async function completeSession(ctx: ServiceContext, row: SessionRow, paid: IntentRow): Promise<SessionRow> {
+  const done = await closeSession(ctx, row, 'complete', paid.id);
+  if (done) {
+    await cancelOpenIntents(ctx, done, paid.id);
+    if (row.status === 'expired')
+      ctx.log.warn(
+        { session: row.id, intent: paid.id },
+        'an expired checkout session was paid; it is completed with that payment',
+      );
+  }
+  const current = done ?? (await reloadSession(ctx, row.id));
+  await refundDuplicatePayments(ctx, current);
+  return current;
+}
+
+/**
+ * Brings a session up to date from what the database knows: complete when one of its intents is succeeded (a
+ * payment made before the deadline wins: an intent's time_expire is never later than its session's), also when
+ * the session was expired before WeChat confirmed that payment. Expiring takes WeChat's word on every order, so
+ * it is left to settleSession (the job) and expireSession. Returns the row as it now is.
  */
 export async function syncSession(ctx: ServiceContext, row: SessionRow): Promise<SessionRow> {
-  if (row.status !== 'open') return row;
+  if (row.status === 'complete') return row;
   const intents = await sessionIntents(ctx, row.id);
-  const paid = intents.find((i) => i.status === 'succeeded');
-  if (paid) {
-    const done = await closeSession(ctx, row, 'complete', paid.id);
-    if (done) await cancelOpenIntents(ctx, done, paid.id);
-    const current = done ?? (await reloadSession(ctx, row.id));
-    await refundDuplicatePayments(ctx, current);
-    return current;
-  }
-  if (row.expires_at <= ctx.now() && !intents.some((i) => i.status === 'processing')) {
-    const done = await closeSession(ctx, row, 'expired');
-    if (done) await cancelOpenIntents(ctx, done);
-    return done ?? (await reloadSession(ctx, row.id));
-  }
-  return row;
+  // An intent already refunded at all, of an expired session, was dealt with by the merchant.
+  const paid = intents.find(
+    (i) => i.status === 'succeeded' && (row.status === 'open' || i.refund_count === 0),
+  );
+  return paid ? completeSession(ctx, row, paid) : row;
+}
+
+/**
+ * syncSession, then, past the deadline, settles the session's orders at WeChat: complete if one turns out paid,
+ * expired once every one is closed unpaid. Until WeChat has answered for each (a close it defers under its
+ * 5-minute rule, an orderquery it did not answer, a payment being confirmed) the session stays open, no new order
+ * is placed, and the job's next pass tries again.
+ */
+async function settleSession(ctx: ServiceContext, row: SessionRow): Promise<SessionRow> {
+  const synced = await syncSession(ctx, row);
+  if (synced.status !== 'open' || synced.expires_at > ctx.now()) return synced;
+  const settlement = await settleIntents(ctx, synced);
+  if (settlement.paid) return completeSession(ctx, synced, settlement.paid);
+  if (settlement.unknown || settlement.closing) return synced;
+  return (await closeSession(ctx, synced, 'expired')) ?? (await reloadSession(ctx, row.id));
 }
 
 function reloadSession(ctx: ServiceContext, id: string): Promise<SessionRow> {
@@ -351,6 +464,13 @@ export async function refundDuplicatePayments(ctx: ServiceContext, session: Sess
   return refunded;
 }
 
+/**
+ * Expires an open session once WeChat has answered for each of its orders: one found paid completes the session
+ * instead (and the request is refused, the session being complete); one whose outcome is unknown refuses the
+ * request, the session staying open. An order WeChat says is unpaid but cannot close yet (its 5-minute rule) does
+ * not hold the expiry: its close is scheduled, and a payment that still lands completes the session then
+ * (checkout.session.completed_after_expiry).
+ */
 export async function expireSession(
   ctx: ServiceContext,
   auth: AuthContext,
@@ -359,15 +479,23 @@ export async function expireSession(
   const row = await syncSession(ctx, await loadSession(ctx, auth, id));
   const refuse = (why: string) =>
     new ApiError(400, 'invalid_request_error', 'checkout_session_unexpected_state', why);
-  if (row.status !== 'open')
-    throw refuse(`You cannot expire this Checkout Session because it has a status of ${row.status}.`);
+  const wrongStatus = (status: string) =>
+    refuse(`You cannot expire this Checkout Session because it has a status of ${status}.`);
+  if (row.status !== 'open') throw wrongStatus(row.status);
   // The payer said ok in WeChat: wait for WeChat's answer rather than race it.
   if ((await sessionIntents(ctx, id)).some((i) => i.status === 'processing'))
     throw refuse('A payment of this Checkout Session is being confirmed; try again shortly.');
+  const settlement = await settleIntents(ctx, row);
+  if (settlement.paid) throw wrongStatus((await completeSession(ctx, row, settlement.paid)).status);
+  if (settlement.unknown)
+    throw refuse('WeChat has not yet said whether this Checkout Session was paid; try again shortly.');
   const done = await closeSession(ctx, row, 'expired');
-  if (!done) return retrieveSession(ctx, auth, id);
-  await cancelOpenIntents(ctx, done);
-  return sessionView(ctx, done);
+  if (done) return sessionView(ctx, done);
+  // Another process changed it meanwhile: a notify, another expire, or a new order from the page.
+  const current = await syncSession(ctx, await reloadSession(ctx, id));
+  if (current.status === 'expired') return sessionView(ctx, current);
+  if (current.status !== 'open') throw wrongStatus(current.status);
+  throw refuse('This Checkout Session changed while it was being expired; try again.');
 }
 
 export interface PaymentOptions {
@@ -389,6 +517,12 @@ export async function preparePayment(
   const auth = { accountId: session.account_id, livemode: session.livemode === 1 };
   const intents = await sessionIntents(ctx, session.id);
   const current = intents.find((i) => i.id === session.payment_intent);
+  // Past its deadline the session is only settling the orders it has (settleSession): none is placed.
+  if (session.expires_at <= ctx.now()) {
+    const shown = current ?? intents[intents.length - 1];
+    if (!shown) throw notFound('payment_intent', session.payment_intent ?? '');
+    return shown;
+  }
   if (current && current.terminal_type === options.flow && PAYABLE.includes(current.status)) return current;
   // Never a second live order while one can still be paid: a payment being confirmed is shown as such, and an
   // order of this flow still payable at WeChat (not being canceled) is shown again rather than a new one placed.
@@ -493,15 +627,20 @@ export async function pageStatus(ctx: ServiceContext, id: string): Promise<PageS
         .where('id', '=', session.payment_intent)
         .executeTakeFirst()
     : undefined;
+  // Past its deadline an open session is waiting for WeChat's word on its orders: it ends complete or expired.
+  const settling = session.status === 'open' && session.expires_at <= ctx.now();
   return {
-    state: pageStateOf(session, intent),
+    state: settling ? 'confirming' : pageStateOf(session, intent),
     session_status: session.status,
     intent_status: intent?.status ?? null,
     redirect_url: session.status === 'complete' ? successUrlOf(session) : null,
   };
 }
 
-/** The job: completes sessions whose intent was paid and expires overdue ones. Returns how many changed. */
+/**
+ * The job: completes sessions whose intent was paid (expired ones too: WeChat confirmed the payment late), and
+ * expires overdue ones whose orders WeChat has settled unpaid. Returns how many changed.
+ */
 export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Promise<number> {
   const paid = await ctx.db
     .selectFrom('checkout_sessions as s')
@@ -510,6 +649,19 @@ export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Pro
     .selectAll('s')
     .where('s.status', '=', 'open')
     .where('pi.status', '=', 'succeeded')
+    .limit(limit)
+    .execute();
+  const paidAfterExpiry = await ctx.db
+    .selectFrom('checkout_sessions as s')
+    .innerJoin('checkout_session_intents as csi', 'csi.session_id', 's.id')
+    .innerJoin('payment_intents as pi', 'pi.id', 'csi.intent_id')
+    .selectAll('s')
+    .where('s.status', '=', 'expired')
+    // A payment confirmed late was made before the deadline: a window after it bounds the scan on the
+    // (status, expires_at) index instead of every expired session there ever was.
+    .where('s.expires_at', '>=', ctx.now() - DUPLICATE_WINDOW_MS)
+    .where('pi.status', '=', 'succeeded')
+    .where('pi.refund_count', '=', 0)
     .limit(limit)
     .execute();
   const overdue = await ctx.db
@@ -550,10 +702,10 @@ export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Pro
       ctx.log.warn({ session: row.id, err: (error as Error).message }, 'duplicate payment refund failed');
     }
   }
-  const due = new Map([...paid, ...overdue].map((row) => [row.id, row]));
+  const due = new Map([...paid, ...paidAfterExpiry, ...overdue].map((row) => [row.id, row]));
   for (const row of due.values()) {
     try {
-      if ((await syncSession(ctx, row)).status !== 'open') changed++;
+      if ((await settleSession(ctx, row)).status !== row.status) changed++;
     } catch (error) {
       ctx.log.warn({ session: row.id, err: (error as Error).message }, 'checkout session sync failed');
     }

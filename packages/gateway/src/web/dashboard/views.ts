@@ -57,6 +57,8 @@ function alertText({ type, data, refund }: Alert): string {
     }
     case 'payment_intent.wechat_status_conflict':
       return 'WeChat reports a payment canceled here as paid: the payer was charged. Refund it, or fulfil the order.';
+    case 'checkout.session.completed_after_expiry':
+      return `Checkout session ${String(data.checkout_session ?? '')} was paid after it expired, and is now complete. Fulfil the order, or refund the payment.`;
     case 'refund.wechat_status_conflict':
       return `WeChat reports refund ${refund ?? ''} as succeeded, which is ${String(data.status ?? '')} here: the payer got the money back. Do not refund it again.`;
   }
