@@ -25,3 +25,4 @@ import './bootstrap.test.ts';
 import './dashboard-alerts.test.ts';
 import './micropay-unknown-outcome.test.ts';
 import './checkout-expiry-paid.test.ts';
+import './refund-unknown-outcome.test.ts';

@@ -9,6 +9,7 @@ import {
   ENDPOINTS,
   type EndpointName,
   type EndpointSpec,
+  RATE_LIMITED_CODES,
   UNKNOWN_OUTCOME_CODES,
 } from './endpoints.js';
 import {
@@ -254,17 +255,25 @@ export class WechatPay {
     return this.#transport.post(base + spec.path, body, spec.path);
   }
 
+  /**
+   * Runs a try, and resends the identical request after a try whose outcome is unknown, on endpoints where that
+   * is safe. An error after such a resend is marked with the earlier try (earlierAttemptUnknown): it proves
+   * only that the last try did not take effect.
+   */
   async #withRetries<T>(spec: EndpointSpec, attempt: () => Promise<T>): Promise<T> {
+    let earlier: WechatPayError | undefined;
     for (let tried = 0; ; tried++) {
       try {
         return await attempt();
       } catch (error) {
+        const failure = earlier && error instanceof WechatPayError ? afterUnknownTry(error, earlier) : error;
         const again =
           spec.retrySafe &&
           tried < this.retries &&
-          (error instanceof TransportError ||
+          ((error instanceof TransportError && error.retryable) ||
             (error instanceof BusinessError && AUTO_RETRY_CODES.has(error.errCode)));
-        if (!again) throw error;
+        if (!again) throw failure;
+        earlier = failure as WechatPayError;
         await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs * 2 ** tried));
       }
     }
@@ -330,6 +339,7 @@ export class WechatPay {
       throw new BusinessError(errCode, reply.err_code_des ?? reply.return_msg ?? '', {
         ...details,
         retryable: UNKNOWN_OUTCOME_CODES.has(errCode),
+        rateLimited: RATE_LIMITED_CODES.has(errCode),
       });
     }
     return reply;
@@ -592,6 +602,24 @@ export class WechatPay {
 export function mwebUrlWithRedirect(mwebUrl: string, redirectUrl?: string): string {
   if (!redirectUrl) return mwebUrl;
   return `${mwebUrl}${mwebUrl.includes('?') ? '&' : '?'}redirect_url=${encodeURIComponent(redirectUrl)}`;
+}
+
+/**
+ * Marks an error that ends a call as coming after a try whose outcome is unknown: it keeps its class, fields and
+ * stack, and becomes retryable, since the earlier try may have taken effect.
+ */
+function afterUnknownTry<E extends WechatPayError>(error: E, earlier: WechatPayError): E {
+  const what = earlier instanceof BusinessError ? earlier.errCode : earlier.code;
+  const marks: Pick<WechatPayError, 'earlierAttempt' | 'earlierAttemptUnknown' | 'retryable' | 'message'> = {
+    earlierAttempt: earlier,
+    earlierAttemptUnknown: true,
+    retryable: true,
+    message:
+      `${error.message} An earlier try of this same request ended with ${what}, an unknown outcome: it may ` +
+      'have taken effect even though this try did not. Query, or resend with the same merchant number; never ' +
+      'a new one.',
+  };
+  return Object.assign(error, marks);
 }
 
 function httpStatusError(spec: EndpointSpec, status: number, text: string): TransportError {

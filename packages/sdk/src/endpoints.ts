@@ -116,5 +116,13 @@ export const UNKNOWN_OUTCOME_CODES: ReadonlySet<string> = new Set([
   'PROCESSING',
 ]);
 
+/**
+ * err_code values by which WeChat says it did not process the call because the merchant calls too often
+ * (refund: FREQUENCY_LIMITED; red packets and transfers: FREQ_LIMIT). Nothing happened on that try, and it is
+ * not a refusal of the payment, refund or payout itself: send the same request, with the same merchant
+ * number, again later. WeChat counts calls per second, so the SDK does not resend these itself.
+ */
+export const RATE_LIMITED_CODES: ReadonlySet<string> = new Set(['FREQUENCY_LIMITED', 'FREQ_LIMIT']);
+
 /** err_code values after which the SDK itself may resend the identical request. */
 export const AUTO_RETRY_CODES: ReadonlySet<string> = new Set(['SYSTEMERROR', 'BIZERR_NEED_RETRY']);

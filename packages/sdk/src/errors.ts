@@ -31,6 +31,16 @@ export class WechatPayError extends Error {
   readonly rawBody: string | undefined;
   readonly reply: Record<string, string> | undefined;
   readonly retryable: boolean;
+  /**
+   * True when an earlier try of this very request, in the same call, had an unknown outcome (a timeout, a
+   * network failure, HTTP 5xx, SYSTEMERROR) and the SDK resent the request. This error then proves only that
+   * the last try did not take effect: the earlier one may have, so even a refusal such as FREQUENCY_LIMITED or
+   * a return_code FAIL is no proof that the refund or payout did not happen. `retryable` is true as well:
+   * query, or resend with the same merchant number, never a new one.
+   */
+  readonly earlierAttemptUnknown: boolean = false;
+  /** That earlier try's error, kept whole (it may carry an earlierAttempt of its own). */
+  readonly earlierAttempt: WechatPayError | undefined = undefined;
 
   constructor(code: WechatPayErrorCode, message: string, details: WechatPayErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -104,15 +114,30 @@ export class SignatureError extends WechatPayError {
   }
 }
 
-/** `result_code` was FAIL: WeChat processed the call and refused it for a business reason. */
+/**
+ * `result_code` was FAIL: WeChat refused the call for a business reason, or (`retryable`) the outcome is unknown,
+ * or (`rateLimited`) WeChat did not process it because of too many calls.
+ */
 export class BusinessError extends WechatPayError {
   readonly errCode: string;
   readonly errCodeDes: string;
-  constructor(errCode: string, errCodeDes: string, details: WechatPayErrorDetails = {}) {
+  /**
+   * True when WeChat did not process this try because the merchant calls too often (FREQUENCY_LIMITED,
+   * FREQ_LIMIT). It is not a refusal of the refund or payout: send the same request again later.
+   */
+  readonly rateLimited: boolean;
+  constructor(
+    errCode: string,
+    errCodeDes: string,
+    details: WechatPayErrorDetails & { rateLimited?: boolean } = {},
+  ) {
     const unknown = details.retryable
       ? ' The outcome is unknown: query the order, or resend the same request with the same merchant number ' +
         '(out_trade_no, out_refund_no, partner_trade_no or mch_billno). Never retry with a new number.'
-      : '';
+      : details.rateLimited
+        ? ' WeChat did not process this call: it is rate limited. Send the same request again later, with the ' +
+          'same merchant number.'
+        : '';
     super(
       'BUSINESS',
       `${errCode}: ${errCodeDes || 'no description'}${details.endpoint ? ` (${details.endpoint})` : ''}.${unknown}`,
@@ -120,5 +145,6 @@ export class BusinessError extends WechatPayError {
     );
     this.errCode = errCode;
     this.errCodeDes = errCodeDes;
+    this.rateLimited = details.rateLimited ?? false;
   }
 }

@@ -8,3 +8,4 @@ import './bill.test.ts';
 import './commonjs.test.ts';
 import './payouts.test.ts';
 import './wechat-pay-api.test.ts';
+import './earlier-attempt.test.ts';

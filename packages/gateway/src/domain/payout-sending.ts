@@ -188,7 +188,9 @@ export async function sendPayout(ctx: ServiceContext, row: PayoutRow): Promise<P
 /**
  * A failed call. Only a business refusal that is not SYSTEMERROR-like, or a request refused before it left
  * (first attempt only), is final; anything else (timeout, network, HTTP 500, an unverifiable reply) keeps
- * the record `sending`: the money may have moved.
+ * the record `sending`: the money may have moved. A refusal after the SDK resent the request
+ * (earlierAttemptUnknown) proves only that the last try did not pay, and rate limiting (FREQ_LIMIT) means WeChat
+ * processed nothing: both keep it `sending` too, for the recovery job to query and resend with the same number.
  */
 async function settleError(
   ctx: ServiceContext,
@@ -205,8 +207,16 @@ async function settleError(
     error instanceof RequestValidationError ||
     error instanceof CertificateError ||
     error instanceof ConfigError;
-  const definitive = step === 'send' && error instanceof BusinessError && !error.retryable;
-  if (definitive || (step === 'send' && notSent && row.attempts === 0 && row.result === null)) {
+  const earlierTryMayHavePaid = error.earlierAttemptUnknown;
+  const definitive =
+    step === 'send' &&
+    error instanceof BusinessError &&
+    !error.retryable &&
+    !error.rateLimited &&
+    !earlierTryMayHavePaid;
+  const neverLeft =
+    step === 'send' && notSent && row.attempts === 0 && row.result === null && !earlierTryMayHavePaid;
+  if (definitive || neverLeft) {
     return settled(ctx, row, {
       status: 'failed',
       patch: {

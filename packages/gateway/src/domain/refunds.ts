@@ -7,6 +7,7 @@ import {
   ProtocolError,
   type RefundQueryReply,
   RequestValidationError,
+  UNKNOWN_OUTCOME_CODES,
   WechatPayError,
 } from '@wxpay/sdk';
 import type { Db, IntentRow } from '../db/schema.js';
@@ -184,22 +185,27 @@ export async function createRefund(
 
 /**
  * Sends (or resends, with the same out_refund_no) a refund WeChat has not accepted yet. An unknown outcome
- * (timeout, SYSTEMERROR, unverifiable reply) leaves it pending for the worker; a definite refusal fails it.
+ * (timeout, SYSTEMERROR, unverifiable reply) or rate limiting leaves it pending for the worker; a refusal fails
+ * it only when no earlier try of its out_refund_no may have landed (see afterFailedSend).
  */
 export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promise<RefundRow> {
   const now = ctx.now();
   const attempts = refund.attempts + 1;
+  const leaseUntil = now + sendLeaseMs(ctx);
   const claim = await ctx.db
     .updateTable('refunds')
     .set({
       attempts,
-      sending_until: now + sendLeaseMs(ctx),
+      sending_until: leaseUntil,
       next_attempt_at: now + refundResendDelayMs(attempts),
       updated: now,
     })
     .where('id', '=', refund.id)
     .where('status', '=', 'pending')
     .where('submitted', '=', 0)
+    // A stale row (another process sent it since it was read) must not be sent as if it had fewer attempts:
+    // whether an earlier attempt may have landed is read from `attempts`.
+    .where('attempts', '=', refund.attempts)
     .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<', now)]))
     .executeTakeFirst();
   if (Number(claim.numUpdatedRows) !== 1) return reloadRefund(ctx, refund.id);
@@ -221,19 +227,8 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
         ...(refund.reason ? { refund_desc: refund.reason } : {}),
         notify_url: refundNotifyUrl(ctx, refund.account_id),
       });
-      const at = ctx.now();
-      await recordRefundPayload(ctx.db, refund, 'refund', wechatText(reply), at);
-      await ctx.db
-        .updateTable('refunds')
-        .set({
-          submitted: 1,
-          wechat_refund_id: reply.refund_id ?? null,
-          next_attempt_at: null,
-          next_query_at: at + refundQueryDelayMs(0),
-          updated: at,
-        })
-        .where('id', '=', refund.id)
-        .execute();
+      await recordRefundPayload(ctx.db, refund, 'refund', wechatText(reply), ctx.now());
+      await markAccepted(ctx, refund.id, reply.refund_id ?? null);
     } catch (error) {
       if (!(error instanceof WechatPayError)) throw error;
       await recordRefundPayload(
@@ -243,31 +238,118 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
         error.rawBody ?? `${error.code}: ${error.message}`,
         ctx.now(),
       );
-      // Only an answer that proves WeChat did not refund may fail the refund and free its amount: a
-      // business refusal, a return_code FAIL, or an error raised before anything was sent. Anything
-      // else (a timeout, SYSTEMERROR, a reply that is garbled or does not verify) leaves the outcome
-      // unknown, and the refund is resent with the same out_refund_no.
-      const definitive =
-        (error instanceof BusinessError && !error.retryable) ||
-        error instanceof ProtocolError ||
-        error instanceof RequestValidationError ||
-        error instanceof CertificateError ||
-        error instanceof ConfigError;
-      if (!definitive) {
-        ctx.log.warn(
-          { refund: refund.id, code: error.code },
-          'refund outcome unknown; the worker resends it with the same out_refund_no',
-        );
-      } else {
-        const reason = error instanceof BusinessError ? error.errCode : error.code;
-        await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason.toLowerCase() });
-      }
+      await afterFailedSend(ctx, refund, error, leaseUntil);
     }
   } finally {
     await ctx.db.updateTable('refunds').set({ sending_until: null }).where('id', '=', refund.id).execute();
   }
   return reloadRefund(ctx, refund.id);
 }
+
+/** WeChat has the refund (its reply or its refundquery said so): from now on only notifies and refundquery. */
+async function markAccepted(
+  ctx: ServiceContext,
+  refundId: string,
+  wechatRefundId: string | null,
+): Promise<void> {
+  const at = ctx.now();
+  await ctx.db
+    .updateTable('refunds')
+    .set({
+      submitted: 1,
+      wechat_refund_id: wechatRefundId,
+      next_attempt_at: null,
+      next_query_at: at + refundQueryDelayMs(0),
+      updated: at,
+    })
+    .where('id', '=', refundId)
+    .execute();
+}
+
+/**
+ * Whether WeChat refused the very try that raised `error`, so that this try did not refund: a business refusal,
+ * a return_code FAIL, or an error raised before anything was sent. Rate limiting is no refusal: nothing was
+ * processed, and the same request is sent again later.
+ */
+function thisTryRefused(error: WechatPayError): boolean {
+  if (error instanceof BusinessError) return !UNKNOWN_OUTCOME_CODES.has(error.errCode) && !error.rateLimited;
+  return (
+    error instanceof ProtocolError ||
+    error instanceof RequestValidationError ||
+    error instanceof CertificateError ||
+    error instanceof ConfigError
+  );
+}
+
+/**
+ * What a failed send proves. A refusal proves only that the try which got it did not refund, so it fails the
+ * refund (and frees its amount) only when no earlier try of the same out_refund_no may have landed. After an
+ * earlier gateway attempt, refundquery decides: WeChat's refund is adopted, and REFUNDNOTEXIST fails it. After
+ * an earlier try within this very call (the SDK's own resend), that try may still be in flight at WeChat: the
+ * refund stays pending, and the worker resends it later. Anything else (a timeout, SYSTEMERROR, a reply that is
+ * garbled or does not verify, rate limiting) leaves the refund pending, resent with the same out_refund_no.
+ */
+async function afterFailedSend(
+  ctx: ServiceContext,
+  refund: RefundRow,
+  error: WechatPayError,
+  leaseUntil: number,
+): Promise<void> {
+  const reason = (error instanceof BusinessError ? error.errCode : error.code).toLowerCase();
+  if (!thisTryRefused(error)) {
+    ctx.log.warn(
+      { refund: refund.id, code: error.code, earlierAttemptUnknown: error.earlierAttemptUnknown },
+      'refund outcome unknown or rate limited; the worker resends it with the same out_refund_no',
+    );
+    return;
+  }
+  if (refund.attempts === 0 && !error.earlierAttemptUnknown) {
+    await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason });
+    return;
+  }
+  if (error.earlierAttemptUnknown) {
+    ctx.log.warn(
+      { refund: refund.id, code: error.code },
+      'refund refused after a try whose outcome is unknown; left pending, resent later with the same out_refund_no',
+    );
+    return;
+  }
+  // The query runs under a fresh send lease, so that no resend or cancel starts meanwhile.
+  const extended = await ctx.db
+    .updateTable('refunds')
+    .set({ sending_until: ctx.now() + sendLeaseMs(ctx) })
+    .where('id', '=', refund.id)
+    .where('sending_until', '=', leaseUntil)
+    .executeTakeFirst();
+  if (Number(extended.numUpdatedRows) !== 1) return;
+  let found: Awaited<ReturnType<typeof queryWechatRefund>>;
+  try {
+    found = await queryWechatRefund(ctx, refund);
+  } catch (queryError) {
+    ctx.log.warn(
+      { refund: refund.id, err: (queryError as Error).message },
+      'refund refused after an earlier attempt and refundquery failed; left pending, resent later',
+    );
+    return;
+  }
+  if (!found) {
+    await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason });
+    return;
+  }
+  if (found.refund_fee !== undefined && found.refund_fee !== String(refund.amount)) {
+    ctx.log.warn(
+      { refund: refund.id },
+      'refundquery reports another refund_fee than the refund; left pending and unchanged',
+    );
+    return;
+  }
+  // An earlier attempt landed: WeChat has the refund, whatever this try was told.
+  await markAccepted(ctx, refund.id, found.refund_id ?? null);
+  await applyWechatRefundStatus(ctx, await reloadRefund(ctx, refund.id), found);
+}
+
+/** A refund WeChat holds for manual handling (CHANGE) is queried again this long after each look. */
+export const REQUIRES_ACTION_QUERY_DELAY_MS = 6 * 3600_000;
 
 /** A WeChat refund result (notify or refundquery) applied to the refund; a mismatching amount changes nothing. */
 export async function applyWechatRefundStatus(
@@ -283,7 +365,10 @@ export async function applyWechatRefundStatus(
     wechat_refund_id: result.refund_id ?? refund.wechat_refund_id,
     ...(to === 'failed' ? { failure_reason: 'refund_closed' } : {}),
     ...(to === 'requires_action'
-      ? { failure_reason: 'bank_refused_manual_handling', next_query_at: ctx.now() + 6 * 3600_000 }
+      ? {
+          failure_reason: 'bank_refused_manual_handling',
+          next_query_at: ctx.now() + REQUIRES_ACTION_QUERY_DELAY_MS,
+        }
       : {}),
   };
   const row = await settleRefund(ctx, refund.id, to, patch);

@@ -2,7 +2,7 @@
 // whose notify has not come.
 import type { ServiceContext } from '../domain/context.js';
 import { refundQueryDelayMs } from '../domain/refund-state.js';
-import { queryRefund, sendRefund } from '../domain/refunds.js';
+import { queryRefund, REQUIRES_ACTION_QUERY_DELAY_MS, sendRefund } from '../domain/refunds.js';
 
 const QUERY_LEASE_MS = 60_000;
 
@@ -66,13 +66,16 @@ export async function runRefundQueries(
     queried++;
     try {
       const after = await queryRefund(ctx, refund);
-      if (after.status === 'pending') {
+      // Still open: the next look replaces the claim lease, or the refund would be queried every minute.
+      if (after.status === 'pending' || after.status === 'requires_action') {
         const count = refund.query_count + 1;
+        const delayMs =
+          after.status === 'pending' ? refundQueryDelayMs(count) : REQUIRES_ACTION_QUERY_DELAY_MS;
         await ctx.db
           .updateTable('refunds')
-          .set({ query_count: count, next_query_at: ctx.now() + refundQueryDelayMs(count) })
+          .set({ query_count: count, next_query_at: ctx.now() + delayMs })
           .where('id', '=', refund.id)
-          .where('status', '=', 'pending')
+          .where('status', '=', after.status)
           .execute();
       }
     } catch (error) {

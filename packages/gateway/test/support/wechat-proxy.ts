@@ -1,0 +1,97 @@
+// A plain-HTTP stand-in for WeChat's host that forwards each call, byte for byte, to the sandbox over mutual TLS,
+// and can lose a reply after the sandbox acted or answer in WeChat's place: the faults the sandbox cannot make
+// (a refusal on the SDK's resend of a payout, a return_code FAIL after a refund landed).
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Merchant, Sandbox } from '@wxpay/sandbox';
+
+/**
+ * What the proxy does with one call: pass it on; pass it on and then cut the connection without answering
+ * (WeChat acted, the reply is lost); or answer `body` itself without passing the call on.
+ */
+export type ProxyStep = 'forward' | 'lose_reply' | { answer: string };
+
+export interface WechatProxy {
+  /** Use as the WeChat base URL (http://127.0.0.1:port). */
+  url: string;
+  /** The next calls to `path` (e.g. /secapi/pay/refund) take these steps, in order; then calls are forwarded. */
+  plan(path: string, ...steps: ProxyStep[]): void;
+  /** Drops every step not taken yet. */
+  clear(): void;
+  /** Every path called, in order. */
+  calls: string[];
+  close(): Promise<void>;
+}
+
+export async function startWechatProxy(sandbox: Sandbox, merchant: Merchant): Promise<WechatProxy> {
+  const plans = new Map<string, ProxyStep[]>();
+  const calls: string[] = [];
+  const forward = (path: string, body: Buffer) =>
+    new Promise<{ status: number; type: string; body: Buffer }>((resolve, reject) => {
+      const upstream = request(
+        `${sandbox.url}${path}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': body.length },
+          ca: sandbox.caCert,
+          pfx: merchant.pfx,
+          passphrase: merchant.passphrase,
+        },
+        async (reply) => {
+          const chunks: Buffer[] = [];
+          try {
+            for await (const chunk of reply) chunks.push(chunk as Buffer);
+          } catch (error) {
+            reject(error);
+            return;
+          }
+          resolve({
+            status: reply.statusCode ?? 502,
+            type: String(reply.headers['content-type'] ?? 'text/xml'),
+            body: Buffer.concat(chunks),
+          });
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const path = (req.url ?? '/').split('?')[0]!;
+    calls.push(path);
+    const step = plans.get(path)?.shift() ?? 'forward';
+    if (typeof step === 'object') {
+      res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(step.answer);
+      return;
+    }
+    try {
+      const reply = await forward(path, Buffer.concat(chunks));
+      if (step === 'lose_reply') {
+        res.socket?.destroy();
+        return;
+      }
+      res.writeHead(reply.status, { 'content-type': reply.type }).end(reply.body);
+    } catch {
+      // The sandbox cut the call (its timeout fault): so does the proxy.
+      res.socket?.destroy();
+    }
+  };
+  const server = createServer((req, res) => void handle(req, res));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    plan: (path, ...steps) => plans.set(path, [...(plans.get(path) ?? []), ...steps]),
+    clear: () => plans.clear(),
+    calls,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
