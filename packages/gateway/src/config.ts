@@ -96,8 +96,21 @@ const DEFAULTS = {
   liveBaseUrl: 'https://api.mch.weixin.qq.com',
 };
 
-/** Fills defaults and validates programmatic options (buildGateway). */
+/** The options resolveConfig checks whose name, in an error, depends on where the value was written. */
+type NamedOption =
+  | 'databaseUrl'
+  | 'publicUrl'
+  | 'intentTtlSeconds'
+  | 'testWechat.baseUrl'
+  | 'liveWechat.baseUrl';
+
+/** Fills defaults and validates programmatic options (buildGateway); errors name the options as written there. */
 export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
+  return checkConfig(input, (option) => option);
+}
+
+/** Fills defaults and validates; `nameOf` spells an option as the user wrote it (env var, file key or option). */
+function checkConfig(input: GatewayConfigInput, nameOf: (option: NamedOption) => string): GatewayConfig {
   const config: GatewayConfig = {
     databaseUrl: input.databaseUrl ?? DEFAULTS.databaseUrl,
     publicUrl: input.publicUrl,
@@ -119,23 +132,23 @@ export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
   };
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(config.databaseUrl)) {
     throw new ConfigurationError(
-      'databaseUrl',
+      nameOf('databaseUrl'),
       `must be sqlite:PATH or postgres://…, got ${JSON.stringify(config.databaseUrl)}`,
     );
   }
-  if (config.publicUrl !== undefined) checkUrl('publicUrl', config.publicUrl);
+  if (config.publicUrl !== undefined) checkUrl(nameOf('publicUrl'), config.publicUrl);
   if (config.testWechat) {
-    checkUrl('testWechat.baseUrl', config.testWechat.baseUrl);
+    checkUrl(nameOf('testWechat.baseUrl'), config.testWechat.baseUrl);
     const host = new URL(config.testWechat.baseUrl).hostname.toLowerCase();
     if (WECHAT_HOSTS.has(host)) {
       throw new ConfigurationError(
-        'WXPAY_SANDBOX_URL',
+        nameOf('testWechat.baseUrl'),
         `points test mode at WeChat itself (${host}), where money is real: use the wxpay sandbox's url`,
       );
     }
   }
-  checkUrl('liveWechat.baseUrl', config.liveWechat.baseUrl);
-  positive('intentTtlSeconds', config.intentTtlSeconds);
+  checkUrl(nameOf('liveWechat.baseUrl'), config.liveWechat.baseUrl);
+  positive(nameOf('intentTtlSeconds'), config.intentTtlSeconds);
   positive('maxAmountUsd', config.maxAmountUsd);
   positive('followUpEverySeconds', config.followUpEverySeconds);
   positive('wechatTimeoutMs', config.wechatTimeoutMs);
@@ -176,8 +189,9 @@ export function resolveConfig(input: GatewayConfigInput = {}): GatewayConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   let file: Record<string, unknown> = {};
   if (env.WXPAY_CONFIG) {
+    let parsed: unknown;
     try {
-      file = JSON.parse(readFileSync(env.WXPAY_CONFIG, 'utf8')) as Record<string, unknown>;
+      parsed = JSON.parse(readFileSync(env.WXPAY_CONFIG, 'utf8'));
     } catch (error) {
       throw new ConfigurationError(
         'WXPAY_CONFIG',
@@ -187,72 +201,103 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         },
       );
     }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ConfigurationError(
+        'WXPAY_CONFIG',
+        `the file ${env.WXPAY_CONFIG} must hold a JSON object of settings, such as {"databaseUrl": "sqlite:gateway.sqlite"}`,
+      );
+    }
+    file = parsed as Record<string, unknown>;
   }
-  const pick = (envName: string, fileKey: string): string | undefined => {
-    const fromEnv = env[envName];
-    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const fromEnv = (envName: string) => env[envName] !== undefined && env[envName] !== '';
+  const pick: ReadSetting = (envName, fileKey) => {
+    if (fromEnv(envName)) return env[envName];
     const fromFile = file[fileKey];
     return fromFile === undefined || fromFile === null ? undefined : String(fromFile);
   };
-  const ttl = pick('WXPAY_INTENT_TTL_SECONDS', 'intentTtlSeconds');
+  // The env var when it is set, else the file key when the file has it; a setting given nowhere is named by
+  // its env var.
+  const nameOf: NameSetting = (envName, fileKey) =>
+    !fromEnv(envName) && file[fileKey] !== undefined && file[fileKey] !== null ? fileKey : envName;
+  const setting = (option: NamedOption): string => {
+    const [envName, fileKey] = LOADED_OPTIONS[option];
+    return nameOf(envName, fileKey);
+  };
+  const read = (option: NamedOption) => pick(...LOADED_OPTIONS[option]);
+
+  const ttl = read('intentTtlSeconds');
   if (ttl !== undefined && !/^\d+$/.test(ttl)) {
     throw new ConfigurationError(
-      'WXPAY_INTENT_TTL_SECONDS',
+      setting('intentTtlSeconds'),
       `must be a whole number of seconds, got ${JSON.stringify(ttl)}`,
     );
   }
   const input: GatewayConfigInput = {
-    databaseUrl: pick('DATABASE_URL', 'databaseUrl'),
-    publicUrl: pick('WXPAY_PUBLIC_URL', 'publicUrl'),
+    databaseUrl: read('databaseUrl'),
+    publicUrl: read('publicUrl'),
     intentTtlSeconds: ttl === undefined ? undefined : Number(ttl),
-    liveWechat: { baseUrl: pick('WXPAY_WECHAT_BASE_URL', 'wechatBaseUrl') ?? DEFAULTS.liveBaseUrl },
-    testWechat: sandboxEndpoint(
-      pick('WXPAY_SANDBOX_URL', 'sandboxUrl'),
-      pick('WXPAY_SANDBOX_CA', 'sandboxCa'),
-    ),
-    merchant: loadMerchant(pick),
+    liveWechat: { baseUrl: read('liveWechat.baseUrl') ?? DEFAULTS.liveBaseUrl },
+    testWechat: sandboxEndpoint(pick, nameOf),
+    merchant: loadMerchant(pick, nameOf),
     baasAccount: pick('WXPAY_BAAS_ACCOUNT', 'baasAccount'),
     compatAccount: pick('WXPAY_COMPAT_ACCOUNT', 'compatAccount'),
-    compatLivemode: parseFlag('WXPAY_COMPAT_LIVEMODE', pick('WXPAY_COMPAT_LIVEMODE', 'compatLivemode')),
+    compatLivemode: parseFlag(
+      nameOf('WXPAY_COMPAT_LIVEMODE', 'compatLivemode'),
+      pick('WXPAY_COMPAT_LIVEMODE', 'compatLivemode'),
+    ),
   };
   for (const key of Object.keys(input) as (keyof GatewayConfigInput)[])
     if (input[key] === undefined) delete input[key];
-  return resolveConfig(input);
+  return checkConfig(input, setting);
 }
 
-function loadMerchant(
-  pick: (envName: string, fileKey: string) => string | undefined,
-): MerchantConfig | undefined {
+/** A setting's value: the env var when set, else the file key. */
+type ReadSetting = (envName: string, fileKey: string) => string | undefined;
+/** A setting's name as the user wrote it: the env var when set, else the file key when the file has it. */
+type NameSetting = (envName: string, fileKey: string) => string;
+
+/** The env var and file key of each option that resolveConfig checks. */
+const LOADED_OPTIONS: Record<NamedOption, [envName: string, fileKey: string]> = {
+  databaseUrl: ['DATABASE_URL', 'databaseUrl'],
+  publicUrl: ['WXPAY_PUBLIC_URL', 'publicUrl'],
+  intentTtlSeconds: ['WXPAY_INTENT_TTL_SECONDS', 'intentTtlSeconds'],
+  'liveWechat.baseUrl': ['WXPAY_WECHAT_BASE_URL', 'wechatBaseUrl'],
+  'testWechat.baseUrl': ['WXPAY_SANDBOX_URL', 'sandboxUrl'],
+};
+
+function loadMerchant(pick: ReadSetting, nameOf: NameSetting): MerchantConfig | undefined {
   const appid = pick('WXPAY_APPID', 'appid');
   const mchId = pick('WXPAY_MCH_ID', 'mchId');
   const key = pick('WXPAY_MCH_KEY', 'key');
   if (appid === undefined && mchId === undefined && key === undefined) return undefined;
-  if (!appid) throw new ConfigurationError('WXPAY_APPID', 'is required when a merchant is configured');
+  if (!appid)
+    throw new ConfigurationError(nameOf('WXPAY_APPID', 'appid'), 'is required when a merchant is configured');
   if (!mchId || !/^\d{6,32}$/.test(mchId))
-    throw new ConfigurationError('WXPAY_MCH_ID', 'must be the merchant number (digits)');
-  if (!key)
-    throw new ConfigurationError('WXPAY_MCH_KEY', 'is required: the 32-character APIv2 key (API密钥)');
+    throw new ConfigurationError(nameOf('WXPAY_MCH_ID', 'mchId'), 'must be the merchant number (digits)');
+  const keySetting = nameOf('WXPAY_MCH_KEY', 'key');
+  if (!key) throw new ConfigurationError(keySetting, 'is required: the 32-character APIv2 key (API密钥)');
   if (key.length !== 32) {
     throw new ConfigurationError(
-      'WXPAY_MCH_KEY',
+      keySetting,
       `must be the 32-character APIv2 key, got ${key.length} characters`,
     );
   }
   const signType = (pick('WXPAY_SIGN_TYPE', 'signType') ?? 'MD5') as SignType;
   if (signType !== 'MD5' && signType !== 'HMAC-SHA256') {
     throw new ConfigurationError(
-      'WXPAY_SIGN_TYPE',
+      nameOf('WXPAY_SIGN_TYPE', 'signType'),
       `must be MD5 or HMAC-SHA256, got ${JSON.stringify(signType)}`,
     );
   }
   const merchant: MerchantConfig = { appid, mchId, key, signType };
   const p12Path = pick('WXPAY_CERT_P12', 'certP12');
   if (p12Path !== undefined) {
+    const p12Setting = nameOf('WXPAY_CERT_P12', 'certP12');
     let pfx: Buffer;
     try {
       pfx = readFileSync(p12Path);
     } catch (error) {
-      throw new ConfigurationError('WXPAY_CERT_P12', `cannot read ${p12Path}: ${(error as Error).message}`, {
+      throw new ConfigurationError(p12Setting, `cannot read ${p12Path}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -262,7 +307,7 @@ function loadMerchant(
     } catch (error) {
       const detail =
         error instanceof SdkConfigError || error instanceof Error ? error.message : String(error);
-      throw new ConfigurationError('WXPAY_CERT_P12', `unreadable p12 ${p12Path}: ${detail}`, {
+      throw new ConfigurationError(p12Setting, `unreadable p12 ${p12Path}: ${detail}`, {
         cause: error,
       });
     }
@@ -297,17 +342,23 @@ function positive(setting: string, value: number): void {
 }
 
 /** The sandbox for test mode: its url, and the path of its CA certificate (ca.pem in its data dir). */
-function sandboxEndpoint(url: string | undefined, caPath: string | undefined): WechatEndpoint | undefined {
+function sandboxEndpoint(pick: ReadSetting, nameOf: NameSetting): WechatEndpoint | undefined {
+  const url = pick('WXPAY_SANDBOX_URL', 'sandboxUrl');
+  const caPath = pick('WXPAY_SANDBOX_CA', 'sandboxCa');
+  const caSetting = nameOf('WXPAY_SANDBOX_CA', 'sandboxCa');
   if (url === undefined) {
     if (caPath !== undefined)
-      throw new ConfigurationError('WXPAY_SANDBOX_URL', 'is required with WXPAY_SANDBOX_CA');
+      throw new ConfigurationError(
+        nameOf('WXPAY_SANDBOX_URL', 'sandboxUrl'),
+        `is required with ${caSetting}`,
+      );
     return undefined;
   }
   if (caPath === undefined) return { baseUrl: url };
   try {
     return { baseUrl: url, ca: readFileSync(caPath) };
   } catch (error) {
-    throw new ConfigurationError('WXPAY_SANDBOX_CA', `cannot read ${caPath}: ${(error as Error).message}`, {
+    throw new ConfigurationError(caSetting, `cannot read ${caPath}: ${(error as Error).message}`, {
       cause: error,
     });
   }

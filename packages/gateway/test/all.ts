@@ -26,3 +26,5 @@ import './dashboard-alerts.test.ts';
 import './micropay-unknown-outcome.test.ts';
 import './checkout-expiry-paid.test.ts';
 import './refund-unknown-outcome.test.ts';
+import './input-hardening.test.ts';
+import './config-names.test.ts';

@@ -77,7 +77,7 @@ describe('configuration', () => {
   test('a bad DATABASE_URL and a bad FX rate name their setting', () => {
     assert.throws(
       () => loadConfig({ DATABASE_URL: 'mysql://x' }),
-      (e: ConfigurationError) => e.setting === 'databaseUrl',
+      (e: ConfigurationError) => e.setting === 'DATABASE_URL',
     );
     assert.throws(
       () => resolveConfig({ fxUsdPerUnit: { ...DEFAULT_FX_USD_PER_UNIT, EUR: '-1' } }),

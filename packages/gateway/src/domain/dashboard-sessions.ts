@@ -62,8 +62,12 @@ export async function endDashboardSession(ctx: ServiceContext, token: string): P
   await ctx.db.deleteFrom('dashboard_sessions').where('token_hash', '=', hash(token)).execute();
 }
 
-/** Constant-time comparison of a submitted CSRF token with the expected one. */
+/**
+ * Constant-time comparison of a submitted CSRF token with the expected one. Both are hashed first, so any text
+ * (of any length, in any characters) compares as two equal-length digests.
+ */
 export function csrfMatches(expected: string, submitted: unknown): boolean {
-  if (typeof submitted !== 'string' || submitted.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(submitted), Buffer.from(expected));
+  if (typeof submitted !== 'string') return false;
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(submitted), digest(expected));
 }

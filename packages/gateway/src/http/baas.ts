@@ -37,6 +37,9 @@ const SendBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** The largest offset getSentRedPackList takes. */
+const MAX_OFFSET = 2_147_483_647;
+
 const wrap = (status: number, data: unknown) => ({ status, data });
 
 /** Yuan from its decimal text (1.1 → 110 fen), never through float arithmetic; more than 2 decimals is refused. */
@@ -161,7 +164,8 @@ export async function baasRoutes(app: FastifyInstance, ctx: ServiceContext): Pro
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 20 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+            // Past 2^31 − 1 an OFFSET is no page anyone has, and past 2^63 the databases refuse it.
+            offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
           },
           { additionalProperties: false },
         ),

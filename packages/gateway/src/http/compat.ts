@@ -3,6 +3,7 @@
 // {error: {type, code, message, param}}.
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isLosslessNumber, parse } from 'lossless-json';
 import { doCloseOrder, queryOrder, toPay } from '../domain/compat.js';
 import type { ServiceContext } from '../domain/context.js';
 import { ApiError } from '../domain/errors.js';
@@ -14,25 +15,29 @@ function badBody(message: string): ApiError {
 
 /**
  * JSON, keeping a yuan field as the text it was sent as: `12.30` must reach the yuan parser as "12.30",
- * and `0.015` or `1.10000000000000001` must be refused rather than rounded by a float.
+ * and `0.015` or `1.10000000000000001` must be refused rather than rounded by a float, however its key is spelled
+ * (`"pric\u0065"`). A field given twice with different values is refused: which copy wins must not decide an
+ * amount. Other numbers are plain numbers.
  */
 export function parseJsonKeepingDecimal(text: string, field: string): unknown {
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    // lossless-json hands every number over as its source text, with keys decoded as JSON.parse decodes them.
+    return parse(text, (key, value) => {
+      if (!isLosslessNumber(value)) return value;
+      return key === field ? value.value : Number(value.value);
+    });
   } catch (error) {
-    throw badBody(`The body is not valid JSON: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    if (message.startsWith(`Duplicate key '${field}'`))
+      throw new ApiError(
+        400,
+        'invalid_request_error',
+        'parameter_invalid',
+        `${field} is given more than once with different values; send it once`,
+        field,
+      );
+    throw badBody(`The body is not valid JSON: ${message}`);
   }
-  if (body && typeof body === 'object' && !Array.isArray(body)) {
-    const record = body as Record<string, unknown>;
-    if (typeof record[field] === 'number') {
-      const pattern = new RegExp(`"${field}"\\s*:\\s*(-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)`, 'g');
-      // JSON.parse keeps the last of repeated keys; so does this.
-      const raw = [...text.matchAll(pattern)].at(-1)?.[1];
-      record[field] = raw !== undefined && Number(raw) === record[field] ? raw : String(record[field]);
-    }
-  }
-  return body;
 }
 
 /** The Thinkjs routes' JSON: `price` stays text. */

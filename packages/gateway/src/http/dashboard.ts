@@ -31,13 +31,41 @@ import { dashboardWebhookRoutes } from './dashboard-webhooks.js';
 const SESSION_COOKIE = 'wxpay_dashboard';
 const LOGIN_COOKIE = 'wxpay_dashboard_login';
 
+/** A cookie value, URI-decoded when it is an escape; other sites' cookies on the host may hold a bare '%'. */
+function cookieValue(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0) out[part.slice(0, eq).trim()] = cookieValue(part.slice(eq + 1).trim());
   }
   return out;
+}
+
+/**
+ * A form's fields, each of which must be text. A browser's urlencoded form always is; a JSON body may not be,
+ * and is refused naming the field rather than reaching code that reads text.
+ */
+function formFields(body: unknown): { form: Record<string, string> } | { invalid: string } {
+  if (body === undefined || body === null) return { form: {} };
+  if (typeof body !== 'object' || Array.isArray(body)) return { invalid: '' };
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value !== 'string') return { invalid: name };
+  }
+  return { form: body as Record<string, string> };
+}
+
+function fieldNotText(field: string): ApiError {
+  return field
+    ? new ApiError(400, 'invalid_request_error', 'parameter_invalid', `${field} must be text`, field)
+    : new ApiError(400, 'invalid_request_error', 'body_invalid', 'The form must be an object of text fields');
 }
 
 function cookie(ctx: ServiceContext, name: string, value: string, maxAgeSeconds: number): string {
@@ -87,19 +115,20 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
     return render(reply, login, current, title, await renderBody(login));
   };
 
-  /** Every state-changing form: a valid session and its CSRF token, or 401 / 403. */
+  /** Every state-changing form: a valid session and its CSRF token, or 401 / 403; a field not text is a 400. */
   const post: DashboardKit['post'] = async (request, reply) => {
     const login = await loginOf(request);
-    const form = (request.body ?? {}) as Record<string, string>;
     if (!login) {
       reply.code(401);
       return undefined;
     }
-    if (!csrfMatches(login.csrfToken, form._csrf)) {
+    if (!csrfMatches(login.csrfToken, (request.body as { _csrf?: unknown } | null)?._csrf)) {
       reply.code(403);
       return undefined;
     }
-    return { login, form };
+    const fields = formFields(request.body);
+    if ('invalid' in fields) throw fieldNotText(fields.invalid);
+    return { login, form: fields.form };
   };
   const kit: DashboardKit = {
     render,
@@ -116,7 +145,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
   });
 
   app.post('/dashboard/login', async (request, reply) => {
-    const form = (request.body ?? {}) as Record<string, string>;
+    const form = (request.body ?? {}) as Record<string, unknown>;
     const expected = parseCookies(request.headers.cookie)[LOGIN_COOKIE];
     const nonce = randomBytes(16).toString('base64');
     if (!expected || !csrfMatches(expected, form._csrf)) {
@@ -126,7 +155,11 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
         loginPage(nonce, expected ?? '', 'The form expired; please try again.'),
       );
     }
-    const started = await startDashboardSession(ctx, form.secret_key ?? '');
+    const secretKey = form.secret_key === undefined ? '' : form.secret_key;
+    if (typeof secretKey !== 'string') {
+      return html(reply.code(400), nonce, loginPage(nonce, expected, 'The secret key must be text.'));
+    }
+    const started = await startDashboardSession(ctx, secretKey);
     if (!started)
       return html(reply.code(401), nonce, loginPage(nonce, expected, 'That secret key is not valid.'));
     reply.header('set-cookie', [
