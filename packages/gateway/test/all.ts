@@ -28,3 +28,4 @@ import './checkout-expiry-paid.test.ts';
 import './refund-unknown-outcome.test.ts';
 import './input-hardening.test.ts';
 import './config-names.test.ts';
+import './control-characters.test.ts';

@@ -51,4 +51,4 @@ export {
   WechatPayApiError,
   type WechatPayApiOptions,
 } from './wechat-pay-api.js';
-export { buildXml, type ParseXmlOptions, parseXml } from './xml.js';
+export { buildXml, type ParseXmlOptions, parseXml, uncarriableCharacter } from './xml.js';

@@ -1,7 +1,7 @@
 // A strict codec for WeChat's flat XML: <xml><field>value</field>…</xml>, every value a string.
 // It understands only that shape, so DOCTYPE, entities beyond the predefined five, nesting,
 // attributes and oversized input are refused rather than interpreted.
-import { XmlError } from './errors.js';
+import { RequestValidationError, XmlError } from './errors.js';
 
 export interface ParseXmlOptions {
   /** The required root element. Default `xml`; refund notifies' decrypted req_info uses `root`. */
@@ -154,8 +154,30 @@ export function parseXml(input: string | Buffer, options: ParseXmlOptions = {}):
 }
 
 /**
+ * Where `value` holds a character XML 1.0 cannot carry (a C0 control other than tab, line feed and carriage
+ * return, U+FFFE, U+FFFF or an unpaired surrogate), in words: "character 3 is U+0001 (a control character)",
+ * counting code points from 1. Undefined when WeChat's XML can carry all of it.
+ */
+export function uncarriableCharacter(value: string): string | undefined {
+  if (!INVALID_CHARS.test(value) && isWellFormed(value)) return undefined;
+  let position = 0;
+  // for…of walks code points; a lone surrogate comes out as a string of its own.
+  for (const char of value) {
+    position++;
+    const code = char.codePointAt(0) ?? 0;
+    const lone = char.length === 1 && code >= 0xd800 && code <= 0xdfff;
+    if (!lone && !INVALID_CHARS.test(char)) continue;
+    const kind = lone ? 'an unpaired surrogate' : code >= 0xfffe ? 'a noncharacter' : 'a control character';
+    return `character ${position} is U+${code.toString(16).toUpperCase().padStart(4, '0')} (${kind})`;
+  }
+  return 'a character XML cannot carry';
+}
+
+/**
  * Builds WeChat's flat XML. Values go in CDATA (a `]]>` inside a value is split across two sections);
- * null and undefined fields are left out.
+ * null and undefined fields are left out. A value with a character XML 1.0 cannot carry (a C0 control other
+ * than tab, line feed and carriage return, U+FFFE, U+FFFF or an unpaired surrogate) is a RequestValidationError
+ * naming the field.
  */
 export function buildXml(fields: Readonly<Record<string, unknown>>, root = 'xml'): string {
   let out = `<${root}>`;
@@ -172,7 +194,11 @@ export function buildXml(fields: Readonly<Record<string, unknown>>, root = 'xml'
     }
     const value = String(raw);
     if (INVALID_CHARS.test(value) || !isWellFormed(value)) {
-      throw new XmlError(`field ${name} contains a character XML cannot carry`);
+      // A RequestValidationError, not an XmlError: nothing was sent, so the caller knows WeChat cannot have acted.
+      throw new RequestValidationError(
+        name,
+        `${name}: ${uncarriableCharacter(value)}, which XML cannot carry; the request was not sent`,
+      );
     }
     const cdata = value.includes(']]>') ? value.replaceAll(']]>', ']]]]><![CDATA[>') : value;
     out += `<${name}><![CDATA[${cdata}]]></${name}>`;

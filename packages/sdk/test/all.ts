@@ -1,6 +1,7 @@
 // Every @wxpay/sdk test file.
 import './sign.test.ts';
 import './xml.test.ts';
+import './xml-control-characters.test.ts';
 import './client.test.ts';
 import './notify.test.ts';
 import './params.test.ts';
