@@ -642,27 +642,22 @@ export async function pageStatus(ctx: ServiceContext, id: string): Promise<PageS
  * expires overdue ones whose orders WeChat has settled unpaid. Returns how many changed.
  */
 export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Promise<number> {
-  const paid = await ctx.db
-    .selectFrom('checkout_sessions as s')
-    .innerJoin('checkout_session_intents as csi', 'csi.session_id', 's.id')
-    .innerJoin('payment_intents as pi', 'pi.id', 'csi.intent_id')
-    .selectAll('s')
-    .where('s.status', '=', 'open')
-    .where('pi.status', '=', 'succeeded')
-    .limit(limit)
-    .execute();
-  const paidAfterExpiry = await ctx.db
-    .selectFrom('checkout_sessions as s')
-    .innerJoin('checkout_session_intents as csi', 'csi.session_id', 's.id')
-    .innerJoin('payment_intents as pi', 'pi.id', 'csi.intent_id')
-    .selectAll('s')
+  // Sessions with a succeeded intent, joined on the session's intents.
+  const withPaidIntent = () =>
+    ctx.db
+      .selectFrom('checkout_sessions as s')
+      .innerJoin('checkout_session_intents as csi', 'csi.session_id', 's.id')
+      .innerJoin('payment_intents as pi', 'pi.id', 'csi.intent_id')
+      .selectAll('s')
+      .where('pi.status', '=', 'succeeded')
+      .limit(limit);
+  const paid = await withPaidIntent().where('s.status', '=', 'open').execute();
+  const paidAfterExpiry = await withPaidIntent()
     .where('s.status', '=', 'expired')
     // A payment confirmed late was made before the deadline: a window after it bounds the scan on the
     // (status, expires_at) index instead of every expired session there ever was.
     .where('s.expires_at', '>=', ctx.now() - DUPLICATE_WINDOW_MS)
-    .where('pi.status', '=', 'succeeded')
     .where('pi.refund_count', '=', 0)
-    .limit(limit)
     .execute();
   const overdue = await ctx.db
     .selectFrom('checkout_sessions')
@@ -672,13 +667,8 @@ export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Pro
     .limit(limit)
     .execute();
   // Complete sessions with another intent paid recently and not refunded: the payer paid twice.
-  const paidTwice = await ctx.db
-    .selectFrom('checkout_sessions as s')
-    .innerJoin('checkout_session_intents as csi', 'csi.session_id', 's.id')
-    .innerJoin('payment_intents as pi', 'pi.id', 'csi.intent_id')
-    .selectAll('s')
+  const paidTwice = await withPaidIntent()
     .where('s.status', '=', 'complete')
-    .where('pi.status', '=', 'succeeded')
     .where('pi.refund_count', '=', 0)
     .where('pi.updated', '>=', ctx.now() - DUPLICATE_WINDOW_MS)
     .whereRef('pi.id', '!=', 's.payment_intent')
@@ -692,7 +682,6 @@ export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Pro
         ),
       ),
     )
-    .limit(limit)
     .execute();
   let changed = 0;
   for (const row of new Map(paidTwice.map((r) => [r.id, r])).values()) {
