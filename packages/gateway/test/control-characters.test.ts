@@ -6,7 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Database } from '../src/db/schema.ts';
 import type { ApiResponse, Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
-import { openid, type PayoutWorld, startPayoutWorld } from './support/payout-sandbox.ts';
+import {
+  openid,
+  type PayoutWorld,
+  redpackBody as redpack,
+  startPayoutWorld,
+} from './support/payout-sandbox.ts';
 
 const TABLES = [
   'payouts',
@@ -17,18 +22,6 @@ const TABLES = [
   'idempotency_keys',
   'compat_deals',
 ] as const satisfies readonly (keyof Database)[];
-
-const redpack = (extra: Record<string, unknown> = {}) => ({
-  type: 'normal',
-  re_openid: openid(),
-  send_name: '测试商户',
-  total_amount: 150,
-  total_num: 1,
-  wishing: '恭喜发财',
-  act_name: '新年红包',
-  remark: '新年红包',
-  ...extra,
-});
 
 const WEB = { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } };
 

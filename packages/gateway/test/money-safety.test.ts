@@ -13,7 +13,7 @@ import { runRefundSync } from '../src/jobs/refund-sync.ts';
 import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type Harness, type Json, startHarness } from './support/harness.ts';
-import { openid, type PayoutWorld, startPayoutWorld } from './support/payout-sandbox.ts';
+import { type PayoutWorld, redpackBody, startPayoutWorld } from './support/payout-sandbox.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
 
 const DESKTOP = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0';
@@ -293,16 +293,7 @@ for (const kind of DATABASE_KINDS) {
     });
 
     test('a gethbinfo reply with another amount keeps the red packet as it is', async () => {
-      const sent = await w.api('POST', '/v1/redpacks', {
-        type: 'normal',
-        re_openid: openid(),
-        send_name: '测试商户',
-        total_amount: 150,
-        total_num: 1,
-        wishing: '恭喜发财',
-        act_name: '新年红包',
-        remark: '新年红包',
-      });
+      const sent = await w.api('POST', '/v1/redpacks', redpackBody());
       assert.equal(sent.body.status, 'sent', JSON.stringify(sent.body));
       const wechat = await client();
       const real = wechat.getRedpackInfo.bind(wechat);

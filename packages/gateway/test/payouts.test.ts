@@ -6,19 +6,12 @@ import { storePayout } from '../src/domain/payout-sending.ts';
 import { type RedpackInput, redpackPayout } from '../src/domain/payouts.ts';
 import { eventsOf } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
-import { openid, type PayoutWorld, startPayoutWorld } from './support/payout-sandbox.ts';
-
-const normal = (extra: Record<string, unknown> = {}) => ({
-  type: 'normal',
-  re_openid: openid(),
-  send_name: '测试商户',
-  total_amount: 150,
-  total_num: 1,
-  wishing: '恭喜发财',
-  act_name: '新年红包',
-  remark: '新年红包',
-  ...extra,
-});
+import {
+  redpackBody as normal,
+  openid,
+  type PayoutWorld,
+  startPayoutWorld,
+} from './support/payout-sandbox.ts';
 
 for (const kind of DATABASE_KINDS) {
   describe(`payouts with the sandbox on ${kind}`, () => {

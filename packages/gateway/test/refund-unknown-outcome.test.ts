@@ -16,7 +16,7 @@ import {
   type DatabaseKind,
   type TestDatabase,
 } from './support/databases.ts';
-import { openid, type PayoutWorld, startPayoutWorld } from './support/payout-sandbox.ts';
+import { openid, type PayoutWorld, redpackBody, startPayoutWorld } from './support/payout-sandbox.ts';
 import { sandboxMerchantAccount } from './support/sandbox-account.ts';
 import { waitFor } from './support/sandbox-gateway.ts';
 import { startWechatProxy, type WechatProxy } from './support/wechat-proxy.ts';
@@ -429,16 +429,7 @@ for (const kind of DATABASE_KINDS) {
         err_code_des: des,
         mch_id: merchant.mchId,
       });
-    const redpack = () => ({
-      type: 'normal',
-      re_openid: openid(),
-      send_name: '测试商户',
-      total_amount: 150,
-      total_num: 1,
-      wishing: '恭喜发财',
-      act_name: '新年红包',
-      remark: '新年红包',
-    });
+    const redpack = () => redpackBody();
 
     test('a red packet whose first try paid and whose resend got FREQ_LIMIT stays sending, and is found, not paid again', async () => {
       proxy.plan('/mmpaymkttransfers/sendredpack', 'lose_reply', {

@@ -19,6 +19,19 @@ export interface PayoutWorld extends SandboxGateway {
 
 export const openid = () => `o${randomToken(27)}`;
 
+/** A POST /v1/redpacks body: a normal 1.50 yuan red packet to a new user, with `extra` on top. */
+export const redpackBody = (extra: Record<string, unknown> = {}) => ({
+  type: 'normal',
+  re_openid: openid(),
+  send_name: '测试商户',
+  total_amount: 150,
+  total_num: 1,
+  wishing: '恭喜发财',
+  act_name: '新年红包',
+  remark: '新年红包',
+  ...extra,
+});
+
 export async function startPayoutWorld(kind: DatabaseKind): Promise<PayoutWorld> {
   // A short WeChat timeout, so the fault suites' slow answers end as unknown outcomes quickly.
   const env = await startSandboxGateway(kind, { wechatTimeoutMs: 800 });
