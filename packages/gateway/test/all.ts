@@ -29,3 +29,4 @@ import './refund-unknown-outcome.test.ts';
 import './input-hardening.test.ts';
 import './config-names.test.ts';
 import './control-characters.test.ts';
+import './webhook-lease.test.ts';

@@ -1,5 +1,6 @@
 // Webhook delivery from the events outbox: fan events out to matching endpoints, claim due deliveries with a
-// lease, POST the signed event, record every attempt, retry with backoff for 3 days. At least once.
+// lease that covers one attempt, POST the signed event, record every attempt, retry with backoff for 3 days.
+// At least once, and never by two workers at the same time.
 import { performance } from 'node:perf_hooks';
 import { signWebhookPayload, WEBHOOK_SIGNATURE_HEADER } from '@wxpay/sdk';
 import { type ExpressionBuilder, PostgresAdapter } from 'kysely';
@@ -12,6 +13,7 @@ import { randomToken } from './ids.js';
 import { toUnixSeconds } from './time.js';
 import { disableFailingEndpoint, endpointWants, loadEndpoint, signingSecrets } from './webhook-endpoints.js';
 import { nextWebhookAttemptAt, WEBHOOK_RETRY_WINDOW_MS, WEBHOOK_TIMEOUT_MS } from './webhook-schedule.js';
+import { LEASE_MARGIN_MS } from './wechat-lease.js';
 
 /** Events older than this are not fanned out any more (nor listed as undelivered). */
 export const FANOUT_LOOKBACK_MS = 30 * 24 * 3600_000;
@@ -26,7 +28,6 @@ export const FANOUT_LAG_MS = 3600_000;
  * delayed by up to this much, never dropped.
  */
 export const FANOUT_SWEEP_EVERY_MS = 3600_000;
-const LEASE_MS = 60_000;
 const RESPONSE_KEPT_BYTES = 1024;
 
 export interface DeliveryOptions {
@@ -198,31 +199,58 @@ export async function fanOutEvents(
 }
 
 /**
- * Claims due deliveries in one statement: `UPDATE … SET lease_until WHERE id IN (due) AND the lease is free
- * RETURNING *`, the due rows picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL. Two workers never get the same
- * delivery while its lease runs; a killed worker's deliveries come back when it ends.
+ * How long a worker holds a delivery for one attempt: the POST's timeout, plus room for the database writes
+ * around it and for clocks that differ between processes. A killed worker's deliveries come back after it.
  */
-async function claimDue(ctx: ServiceContext, limit: number): Promise<WebhookDeliveryRow[]> {
+function attemptLeaseEnd(now: number, timeoutMs: number): number {
+  return now + timeoutMs + LEASE_MARGIN_MS;
+}
+
+/**
+ * Claims up to `limit` due deliveries: `UPDATE … SET lease_until WHERE id IN (due) AND the lease is free
+ * RETURNING *`. Two workers never get the same delivery while its lease runs; a killed worker's deliveries come
+ * back when it ends.
+ *
+ * While a worker holds a delivery, its next_attempt_at is the lease end too (when it is retried if the worker
+ * dies). A retry asked for during an attempt moves it earlier; the worker sees that when it records the attempt,
+ * and leaves the delivery due instead of applying the attempt's result (see recordAttempt and retryEvent).
+ *
+ * On PostgreSQL the due rows are first locked with `FOR UPDATE SKIP LOCKED` in the same
+ * transaction: as a subquery of the UPDATE, PostgreSQL may run that SELECT again for every row it joins (a nested
+ * loop semi-join), each run skipping the rows already updated, and so take every due delivery, not `limit`.
+ */
+async function claimDue(
+  ctx: ServiceContext,
+  limit: number,
+  timeoutMs: number,
+): Promise<WebhookDeliveryRow[]> {
   const now = ctx.now();
+  const leaseEnd = attemptLeaseEnd(now, timeoutMs);
   const leaseFree = (eb: ExpressionBuilder<Database, 'webhook_deliveries'>) =>
     eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]);
-  let due = ctx.db
-    .selectFrom('webhook_deliveries')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where(leaseFree)
-    .orderBy('next_attempt_at')
-    .limit(limit);
-  if (ctx.db.getExecutor().adapter instanceof PostgresAdapter) due = due.forUpdate().skipLocked();
-  return ctx.db
-    .updateTable('webhook_deliveries')
-    .set({ lease_until: now + LEASE_MS })
-    .where('id', 'in', due)
-    .where('status', '=', 'pending')
-    .where(leaseFree)
-    .returningAll()
-    .execute();
+  const due = (db: Db) =>
+    db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where(leaseFree)
+      .orderBy('next_attempt_at')
+      .limit(limit);
+  const take = (db: Db, ids: ReturnType<typeof due> | string[]) =>
+    db
+      .updateTable('webhook_deliveries')
+      .set({ lease_until: leaseEnd, next_attempt_at: leaseEnd })
+      .where('id', 'in', ids)
+      .where('status', '=', 'pending')
+      .where(leaseFree)
+      .returningAll()
+      .execute();
+  if (!(ctx.db.getExecutor().adapter instanceof PostgresAdapter)) return take(ctx.db, due(ctx.db));
+  return ctx.db.transaction().execute(async (trx) => {
+    const ids = (await due(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
+    return ids.length === 0 ? [] : take(trx, ids);
+  });
 }
 
 interface AttemptResult {
@@ -277,40 +305,102 @@ async function post(url: string, body: string, signature: string, timeoutMs: num
   }
 }
 
-/** Ends this worker's hold on a delivery; a worker whose lease was taken over changes nothing. */
-async function finish(db: Db, now: number, delivery: WebhookDeliveryRow, set: Partial<WebhookDeliveryRow>) {
+/** Ends this worker's hold on a delivery it did not send; a worker whose lease was taken over changes nothing. */
+async function release(db: Db, now: number, held: WebhookDeliveryRow, set: Partial<WebhookDeliveryRow>) {
   await db
     .updateTable('webhook_deliveries')
     .set({ ...set, lease_until: null, updated: now })
-    .where('id', '=', delivery.id)
-    .where('lease_until', '=', delivery.lease_until)
+    .where('id', '=', held.id)
+    .where('lease_until', '=', held.lease_until)
     .execute();
 }
 
-async function deliverOne(ctx: ServiceContext, delivery: WebhookDeliveryRow, options: DeliveryOptions) {
+/**
+ * Right before a POST: extends this worker's lease to cover the attempt, if it still holds the delivery (fenced on
+ * the lease it got). Returns the delivery as it is now, or undefined when another worker has taken it over (or it
+ * was canceled): then it is not sent. A retry asked for since the claim is answered by this attempt.
+ */
+async function holdForAttempt(
+  ctx: ServiceContext,
+  claimed: WebhookDeliveryRow,
+  timeoutMs: number,
+): Promise<WebhookDeliveryRow | undefined> {
+  const leaseEnd = attemptLeaseEnd(ctx.now(), timeoutMs);
+  return ctx.db
+    .updateTable('webhook_deliveries')
+    .set({ lease_until: leaseEnd, next_attempt_at: leaseEnd })
+    .where('id', '=', claimed.id)
+    .where('status', '=', 'pending')
+    .where('lease_until', '=', claimed.lease_until)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * What became of an attempt's result: applied to the delivery; not applied because a retry was asked for during
+ * the attempt (the delivery stays due); or not applied because another worker took the delivery over.
+ */
+type AttemptOutcome = 'applied' | 'retry_pending' | 'taken_over';
+
+/**
+ * Counts the attempt (its row is written in the same transaction) and ends this worker's hold on the delivery,
+ * applying `result` only if it still holds it and no retry was asked for meanwhile.
+ */
+async function recordAttempt(
+  db: Db,
+  now: number,
+  held: WebhookDeliveryRow,
+  result: Partial<WebhookDeliveryRow>,
+): Promise<AttemptOutcome> {
+  const lease = held.lease_until;
+  const counting = (set: Partial<WebhookDeliveryRow>) =>
+    db
+      .updateTable('webhook_deliveries')
+      .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1), updated: now }))
+      .where('id', '=', held.id);
+  const applied = await counting({ ...result, lease_until: null })
+    .where('lease_until', '=', lease)
+    .where('next_attempt_at', '=', lease)
+    .executeTakeFirst();
+  if (Number(applied.numUpdatedRows) === 1) return 'applied';
+  const released = await counting({ lease_until: null }).where('lease_until', '=', lease).executeTakeFirst();
+  if (Number(released.numUpdatedRows) === 1) return 'retry_pending';
+  // Another worker holds it now: this attempt still happened, so it is counted; the delivery's state is theirs.
+  await counting({}).execute();
+  return 'taken_over';
+}
+
+async function deliverOne(
+  ctx: ServiceContext,
+  claimed: WebhookDeliveryRow,
+  timeoutMs: number,
+  random?: () => number,
+) {
   const endpoint = await ctx.db
     .selectFrom('webhook_endpoints')
     .selectAll()
-    .where('id', '=', delivery.endpoint_id)
+    .where('id', '=', claimed.endpoint_id)
     .executeTakeFirst();
   if (endpoint?.status !== 'enabled') {
     // Disabled (or deleted) endpoints receive nothing; what was waiting for them is dropped.
-    await finish(ctx.db, ctx.now(), delivery, { status: 'canceled' });
+    await release(ctx.db, ctx.now(), claimed, { status: 'canceled' });
     return false;
   }
   const event = await ctx.db
     .selectFrom('events')
     .selectAll()
-    .where('id', '=', delivery.event_id)
+    .where('id', '=', claimed.event_id)
     .executeTakeFirst();
   if (!event) {
-    await finish(ctx.db, ctx.now(), delivery, { status: 'canceled' });
+    await release(ctx.db, ctx.now(), claimed, { status: 'canceled' });
     return false;
   }
+  const delivery = await holdForAttempt(ctx, claimed, timeoutMs);
+  if (!delivery) return false;
   const now = ctx.now();
   const body = JSON.stringify(eventPayload(event));
   const signature = signWebhookPayload(body, signingSecrets(endpoint, now), toUnixSeconds(now));
-  const result = await post(endpoint.url, body, signature, options.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
+  const result = await post(endpoint.url, body, signature, timeoutMs);
   const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
   const attempts = delivery.attempts + 1;
   const attemptRow = {
@@ -324,19 +414,15 @@ async function deliverOne(ctx: ServiceContext, delivery: WebhookDeliveryRow, opt
     error: result.error ?? (ok ? null : `HTTP ${result.statusCode}`),
     response_body: result.responseBody,
   };
-  const next = ok ? null : nextWebhookAttemptAt(attempts, ctx.now(), delivery.window_start, options.random);
+  const next = ok ? null : nextWebhookAttemptAt(attempts, ctx.now(), delivery.window_start, random);
   // The attempt and the delivery's new state commit together.
-  await ctx.db.transaction().execute(async (trx) => {
+  const outcome = await ctx.db.transaction().execute(async (trx) => {
     await trx.insertInto('webhook_attempts').values(attemptRow).execute();
-    await finish(
+    return recordAttempt(
       trx,
       ctx.now(),
       delivery,
-      ok
-        ? { status: 'succeeded', attempts }
-        : next === null
-          ? { status: 'failed', attempts }
-          : { attempts, next_attempt_at: next },
+      ok ? { status: 'succeeded' } : next === null ? { status: 'failed' } : { next_attempt_at: next },
     );
   });
   if (ok) {
@@ -348,6 +434,8 @@ async function deliverOne(ctx: ServiceContext, delivery: WebhookDeliveryRow, opt
       .execute();
     return true;
   }
+  // A late failure from a worker that lost the delivery is older news than the attempts made since.
+  if (outcome === 'taken_over') return false;
   const failingSince = endpoint.failing_since ?? now;
   if (endpoint.failing_since === null)
     await ctx.db
@@ -358,7 +446,7 @@ async function deliverOne(ctx: ServiceContext, delivery: WebhookDeliveryRow, opt
       .execute();
   // Failing for 3 days: either for the whole window of a delivery that just gave up, or for 3 days of clock time.
   let gaveUp = false;
-  if (next === null) {
+  if (next === null && outcome === 'applied') {
     // No success anywhere on this endpoint since this delivery's first attempt of the window.
     const first = await ctx.db
       .selectFrom('webhook_attempts')
@@ -373,21 +461,28 @@ async function deliverOne(ctx: ServiceContext, delivery: WebhookDeliveryRow, opt
   return false;
 }
 
-/** One pass: fan out new events, then send every due delivery. Returns how many attempts were made and succeeded. */
+/**
+ * One pass: fan out new events, then send due deliveries, up to `limit`. Returns how many deliveries were taken
+ * and how many succeeded. They are claimed one batch of `concurrency` at a time, right before the batch is sent,
+ * so a pass holds only what it is sending and each lease covers one attempt; other workers send the rest.
+ */
 export async function deliverWebhooks(
   ctx: ServiceContext,
   options: DeliveryOptions = {},
 ): Promise<{ attempted: number; succeeded: number }> {
   await fanOutEvents(ctx);
-  const claimed = await claimDue(ctx, options.limit ?? 100);
+  const limit = options.limit ?? 100;
   const concurrency = options.concurrency ?? 16;
+  const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   let attempted = 0;
   let succeeded = 0;
-  for (let i = 0; i < claimed.length; i += concurrency) {
+  while (attempted < limit) {
+    const batch = await claimDue(ctx, Math.min(concurrency, limit - attempted), timeoutMs);
+    if (batch.length === 0) break;
     const results = await Promise.all(
-      claimed.slice(i, i + concurrency).map(async (delivery) => {
+      batch.map(async (delivery) => {
         try {
-          return await deliverOne(ctx, delivery, options);
+          return await deliverOne(ctx, delivery, timeoutMs, options.random);
         } catch (error) {
           // The lease expires and another pass retries it.
           ctx.log.warn({ delivery: delivery.id, err: (error as Error).message }, 'webhook delivery failed');
@@ -502,7 +597,10 @@ export async function listEndpointDeliveries(
   return deliveriesWhere(ctx, 'endpoint_id', endpointId, limit);
 }
 
-/** Redelivers an event now to every enabled endpoint that wants it, with a fresh 3-day window. */
+/**
+ * Redelivers an event now to every enabled endpoint that wants it, with a fresh 3-day window. A delivery a worker
+ * is sending right now stays that worker's: it is made due, and is sent again as soon as that attempt ends.
+ */
 export async function retryEvent(ctx: ServiceContext, auth: AuthContext, eventId: string) {
   const event = await loadEvent(ctx, auth, eventId);
   const now = ctx.now();
@@ -516,7 +614,18 @@ export async function retryEvent(ctx: ServiceContext, auth: AuthContext, eventId
     for (const endpoint of endpoints) {
       const reset = await trx
         .updateTable('webhook_deliveries')
-        .set({ status: 'pending', next_attempt_at: now, window_start: now, lease_until: null, updated: now })
+        .set((eb) => ({
+          status: 'pending',
+          // Never equal to the lease: next_attempt_at = lease_until tells its worker that no retry was asked for.
+          next_attempt_at: eb
+            .case()
+            .when('lease_until', '=', now)
+            .then(now - 1)
+            .else(now)
+            .end(),
+          window_start: now,
+          updated: now,
+        }))
         .where('event_id', '=', event.id)
         .where('endpoint_id', '=', endpoint.id)
         .executeTakeFirst();
