@@ -5,11 +5,22 @@ import { runMigrate } from './commands/migrate.js';
 import { runSandbox } from './commands/sandbox.js';
 import { runServe } from './commands/serve.js';
 
+/** The exit codes, as the help tells them and bin.ts sets them. */
+const EXIT_CODES = `
+Exit codes:
+  0  done (or --help, --version)
+  1  an unexpected failure (a bug): the stack trace is printed
+  2  something to fix before it can run (a flag, a setting, a file, a port in use, a database out of reach): told in one line`;
+
 export function buildProgram(): Command {
   const program = new Command('wxpay')
     .description('WeChat Pay (微信支付) platform: SDK, sandbox, gateway')
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Commander's own exit (an unknown option, --help) is thrown instead, for bin.ts to pick the exit code;
+    // the commands below inherit this.
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES);
 
   program
     .command('dev')

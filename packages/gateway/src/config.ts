@@ -74,6 +74,28 @@ export interface GatewayConfig {
 
 export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'merchant'>> & { merchant?: MerchantConfig };
 
+/**
+ * A URL as a message may show it: the password (`user:PASSWORD@host`, `?password=`) becomes `***`. It works on
+ * the text, not a parse, so that a URL too broken to parse (the one an error reports) is masked too; when in
+ * doubt it masks more (everything up to the last `@`).
+ */
+export function maskUrlPassword(url: string): string {
+  return url
+    .replace(/^((?:[a-z][\w+.-]*:\/\/|(?![a-z][\w+.-]*:\/\/))[^:@]*:).*@/is, '$1***@')
+    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+}
+
+/** The refusal of a database URL wxpay cannot use, naming `setting`; the URL is shown without its password. */
+export function unsupportedDatabaseUrl(setting: string, url: string): ConfigurationError {
+  const shown = JSON.stringify(maskUrlPassword(url));
+  return new ConfigurationError(
+    setting,
+    /^(mysql|mariadb)\w*:/i.test(url)
+      ? `MySQL is not supported yet; use sqlite:PATH or postgres://…, got ${shown}`
+      : `must be sqlite:PATH or postgres://…, got ${shown}`,
+  );
+}
+
 /** WeChat Pay's own hosts; test mode may never point at them. */
 const WECHAT_HOSTS = new Set([
   'api.mch.weixin.qq.com',
@@ -131,10 +153,7 @@ function checkConfig(input: GatewayConfigInput, nameOf: (option: NamedOption) =>
     micropayPollSeconds: input.micropayPollSeconds ?? DEFAULTS.micropayPollSeconds,
   };
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(config.databaseUrl)) {
-    throw new ConfigurationError(
-      nameOf('databaseUrl'),
-      `must be sqlite:PATH or postgres://…, got ${JSON.stringify(config.databaseUrl)}`,
-    );
+    throw unsupportedDatabaseUrl(nameOf('databaseUrl'), config.databaseUrl);
   }
   if (config.publicUrl !== undefined) checkUrl(nameOf('publicUrl'), config.publicUrl);
   if (config.testWechat) {
@@ -193,13 +212,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     try {
       parsed = JSON.parse(readFileSync(env.WXPAY_CONFIG, 'utf8'));
     } catch (error) {
-      throw new ConfigurationError(
-        'WXPAY_CONFIG',
-        `cannot read the JSON file ${env.WXPAY_CONFIG}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      // A JSON syntax error's message quotes the text around the fault, which may be the merchant key.
+      const why =
+        error instanceof SyntaxError
+          ? 'it is not valid JSON'
+          : `it cannot be read (${(error as Error).message})`;
+      throw new ConfigurationError('WXPAY_CONFIG', `the file ${env.WXPAY_CONFIG} is unusable: ${why}`);
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new ConfigurationError(
@@ -329,9 +347,13 @@ function checkUrl(setting: string, value: string): void {
     const url = new URL(value);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
   } catch (error) {
-    throw new ConfigurationError(setting, `must be an http(s) URL, got ${JSON.stringify(value)}`, {
-      cause: error,
-    });
+    throw new ConfigurationError(
+      setting,
+      `must be an http(s) URL, got ${JSON.stringify(maskUrlPassword(value))}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -30,3 +30,4 @@ import './input-hardening.test.ts';
 import './config-names.test.ts';
 import './control-characters.test.ts';
 import './webhook-lease.test.ts';
+import './dev-restart.test.ts';

@@ -42,15 +42,17 @@ describe('configuration errors name the env var that was set', () => {
   }
 });
 
+const dir = mkdtempSync(join(tmpdir(), 'wxpay-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+/** A WXPAY_CONFIG file holding `content` (text as it is, anything else as JSON). */
+const fileWith = (content: unknown): string => {
+  const path = join(dir, `config-${n++}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+
 describe('configuration errors name the key of the WXPAY_CONFIG file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wxpay-config-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  let n = 0;
-  const fileWith = (content: unknown): string => {
-    const path = join(dir, `config-${n++}.json`);
-    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
-    return path;
-  };
   const merchant = { appid: 'wx2421b1c4370ec43b', mchId: '1900000109', key: KEY };
 
   const cases: [Record<string, unknown>, string][] = [
@@ -89,6 +91,23 @@ describe('configuration errors name the key of the WXPAY_CONFIG file', () => {
     for (const content of ['null', '[]', '"sqlite:x"', '{"databaseUrl":']) {
       assertNames(refusal({ WXPAY_CONFIG: fileWith(content) }), 'WXPAY_CONFIG', content);
     }
+  });
+});
+
+describe('configuration errors never repeat a secret', () => {
+  test('a URL with a password is shown masked', () => {
+    const error = refusal({ WXPAY_WECHAT_BASE_URL: 'ftp://user:hunter2@proxy.example' });
+    assertNames(error, 'WXPAY_WECHAT_BASE_URL', 'masked');
+    assert.doesNotMatch(error.message, /hunter2/);
+    assert.match(error.message, /user:\*\*\*@proxy\.example/);
+  });
+
+  test('a malformed config file is refused without quoting its text, which may hold the merchant key', () => {
+    const error = refusal({ WXPAY_CONFIG: fileWith(`{"key": "${KEY}" "mchId": "1900000109"}`) });
+    assertNames(error, 'WXPAY_CONFIG', 'malformed');
+    assert.match(error.message, /is not valid JSON/);
+    assert.doesNotMatch(error.message, new RegExp(KEY.slice(0, 8)));
+    assert.equal(error.cause, undefined, 'no cause whose message quotes the file');
   });
 });
 

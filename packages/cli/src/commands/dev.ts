@@ -1,6 +1,7 @@
 // `wxpay dev` (what `npm start` runs): the gateway with an in-process sandbox, in test mode, on SQLite.
-import { startDev } from '@wxpay/gateway';
+import { type DevServer, startDev } from '@wxpay/gateway';
 import { parseNumberOption, waitForSignal } from '../options.js';
+import { portInUse } from '../start-errors.js';
 
 export interface DevCommandOptions {
   port: string;
@@ -9,21 +10,26 @@ export interface DevCommandOptions {
 }
 
 export async function runDev(options: DevCommandOptions): Promise<void> {
-  const dev = await startDev({
-    dir: options.dir,
-    port: parseNumberOption(options.port, '--port', { min: 0, max: 65535, integer: true }),
-    sandboxPort: parseNumberOption(options.sandboxPort, '--sandbox-port', {
-      min: 0,
-      max: 65535,
-      integer: true,
-    }),
+  const port = parseNumberOption(options.port, '--port', { min: 0, max: 65535, integer: true });
+  const sandboxPort = parseNumberOption(options.sandboxPort, '--sandbox-port', {
+    min: 0,
+    max: 65535,
+    integer: true,
   });
-  const info = dev as typeof dev & { dashboard_url?: string };
+  let dev: DevServer;
+  try {
+    dev = await startDev({ dir: options.dir, port, sandboxPort });
+  } catch (error) {
+    throw portInUse(error, 'wxpay dev', { '--port': port, '--sandbox-port': sandboxPort });
+  }
   const lines = [
     'wxpay dev is running (test mode, SQLite under .wxpay/)',
     `  gateway     ${dev.gateway_url}`,
-    ...(info.dashboard_url ? [`  dashboard   ${info.dashboard_url}`] : []),
+    `  dashboard   ${dev.dashboard_url}`,
     `  secret key  ${dev.secret_key}`,
+    ...(dev.replacedKey
+      ? ['              the test key in .wxpay/dev.json no longer worked (revoked?); created a new one']
+      : []),
     `  sandbox     ${dev.sandbox_url}`,
     `  account     ${dev.account_id}`,
     '  (the same, as JSON: .wxpay/dev.json)',

@@ -1,5 +1,6 @@
 // `wxpay migrate`: brings the database named by DATABASE_URL up to date, as the gateway does on start.
 import { connect, loadConfig, migrate } from '@wxpay/gateway';
+import { unreachableDatabase } from '../start-errors.js';
 
 export async function runMigrate(): Promise<void> {
   const { databaseUrl } = loadConfig(process.env);
@@ -9,6 +10,8 @@ export async function runMigrate(): Promise<void> {
     process.stdout.write(
       applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n',
     );
+  } catch (error) {
+    throw unreachableDatabase(error);
   } finally {
     await connection.close();
   }

@@ -1,6 +1,7 @@
 // `wxpay serve`: the gateway alone, configured from the environment and/or WXPAY_CONFIG (a JSON file).
-import { buildGateway, ensureMerchantAccount, loadConfig } from '@wxpay/gateway';
+import { buildGateway, ensureMerchantAccount, type Gateway, loadConfig } from '@wxpay/gateway';
 import { parseNumberOption, waitForSignal } from '../options.js';
+import { portInUse, unreachableDatabase } from '../start-errors.js';
 
 export interface ServeCommandOptions {
   port: string;
@@ -10,7 +11,12 @@ export interface ServeCommandOptions {
 export async function runServe(options: ServeCommandOptions): Promise<void> {
   const port = parseNumberOption(options.port, '--port', { min: 0, max: 65535, integer: true });
   const config = loadConfig(process.env);
-  const gateway = await buildGateway({ ...config, logger: true, worker: true });
+  let gateway: Gateway;
+  try {
+    gateway = await buildGateway({ ...config, logger: true, worker: true });
+  } catch (error) {
+    throw unreachableDatabase(error);
+  }
   try {
     const lines: string[] = [];
     if (config.merchant) {
@@ -30,7 +36,7 @@ export async function runServe(options: ServeCommandOptions): Promise<void> {
     process.stdout.write([`wxpay gateway listening on ${url}`, ...lines, ''].join('\n'));
   } catch (error) {
     await gateway.close();
-    throw error;
+    throw portInUse(error, 'wxpay serve', { '--port': port });
   }
   await waitForSignal();
   await gateway.close();

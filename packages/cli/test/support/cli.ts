@@ -1,5 +1,7 @@
 // Runs the wxpay command line from source in a child process, as `wxpay …` runs from the build.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../src/bin.ts', import.meta.url));
@@ -39,4 +41,55 @@ export async function readUntil(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What a finished command printed, and its exit code. */
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to its exit (`timeoutMs` later it is killed and the test fails). */
+export async function finish(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 60_000,
+): Promise<Finished> {
+  const child = wxpay(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stderr!.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    if (signal === 'SIGKILL')
+      throw new Error(`wxpay ${args.join(' ')} ran over ${timeoutMs} ms: ${stdout}${stderr}`);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A port something else is listening on (127.0.0.1), until `release` is called. */
+export async function occupiedPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    release: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A port nothing listens on (taken from the system, then released). */
+export async function closedPort(): Promise<number> {
+  const { port, release } = await occupiedPort();
+  await release();
+  return port;
 }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { ConfigurationError } from '../config.js';
+import { ConfigurationError, unsupportedDatabaseUrl } from '../config.js';
 import type { Database, Db } from './schema.js';
 import { DurableSqliteDialect, type DurableSqliteDriver, type StatementSource } from './sqlite-driver.js';
 
@@ -21,10 +21,7 @@ export interface Connection {
 export function dialectOf(databaseUrl: string): DialectName {
   if (databaseUrl.startsWith('sqlite:')) return 'sqlite';
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) return 'postgres';
-  throw new ConfigurationError(
-    'DATABASE_URL',
-    `must be sqlite:PATH or postgres://…, got ${JSON.stringify(databaseUrl)}`,
-  );
+  throw unsupportedDatabaseUrl('DATABASE_URL', databaseUrl);
 }
 
 const INT8_OID = 20;
