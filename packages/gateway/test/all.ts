@@ -31,3 +31,4 @@ import './config-names.test.ts';
 import './control-characters.test.ts';
 import './webhook-lease.test.ts';
 import './dev-restart.test.ts';
+import './job-fairness.test.ts';

@@ -2,6 +2,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { apiKeyRevocationMigration } from './migration-api-key-revocation.js';
 import { checkoutMigration } from './migration-checkout.js';
+import { closeBackoffMigration } from './migration-close-backoff.js';
 import { confirmLeaseMigration } from './migration-confirm-lease.js';
 import { dealViewMigration } from './migration-deal-view.js';
 import { eventAlertsMigration } from './migration-event-alerts.js';
@@ -145,6 +146,7 @@ const migrations: Record<string, Migration> = {
   '009_idempotency_object': idempotencyObjectMigration,
   '010_fanout_cursor': fanoutCursorMigration,
   '011_event_alerts': eventAlertsMigration,
+  '012_close_backoff': closeBackoffMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,7 +1,7 @@
 // Checkout Sessions: a hosted page's order. It completes only when one of its intents is succeeded — which only
 // a verified notify or orderquery does — and never from what the browser says.
 import type { Selectable } from 'kysely';
-import type { IntentRow } from '../db/schema.js';
+import type { CloseBackoffTables, IntentRow } from '../db/schema.js';
 import type { CheckoutSessionsTable } from '../db/schema-checkout.js';
 import type { AuthContext, ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
@@ -638,6 +638,43 @@ export async function pageStatus(ctx: ServiceContext, id: string): Promise<PageS
 }
 
 /**
+ * Open sessions past their deadline, up to `limit`, each marked as tried now: the longest waiting first, by their
+ * deadline if the job never tried them, else by when it last did. A session whose orders WeChat leaves unsettled
+ * (an orderquery that keeps failing, a payment being confirmed) so goes behind the others after each pass instead
+ * of keeping its place, and two processes running the job at once mostly take different sessions. Both queries
+ * read at most `limit` rows, through the (status, settle_tried_at, expires_at) index of migration 012.
+ */
+async function takeOverdueSessions(ctx: ServiceContext, limit: number): Promise<SessionRow[]> {
+  const db = ctx.db.withTables<CloseBackoffTables>();
+  const now = ctx.now();
+  const overdue = () =>
+    db
+      .selectFrom('checkout_sessions')
+      .selectAll()
+      .where('status', '=', 'open')
+      .where('expires_at', '<=', now)
+      .limit(limit);
+  const [untried, tried] = await Promise.all([
+    overdue().where('settle_tried_at', 'is', null).orderBy('expires_at').execute(),
+    overdue().where('settle_tried_at', 'is not', null).orderBy('settle_tried_at').execute(),
+  ]);
+  const waitingSince = (row: (typeof untried)[number]) => row.settle_tried_at ?? row.expires_at;
+  const taken = [...untried, ...tried].sort((a, b) => waitingSince(a) - waitingSince(b)).slice(0, limit);
+  if (taken.length > 0)
+    await db
+      .updateTable('checkout_sessions')
+      .set({ settle_tried_at: now })
+      .where(
+        'id',
+        'in',
+        taken.map((row) => row.id),
+      )
+      .where('status', '=', 'open')
+      .execute();
+  return taken;
+}
+
+/**
  * The job: completes sessions whose intent was paid (expired ones too: WeChat confirmed the payment late), and
  * expires overdue ones whose orders WeChat has settled unpaid. Returns how many changed.
  */
@@ -659,13 +696,7 @@ export async function runCheckoutSessions(ctx: ServiceContext, limit = 100): Pro
     .where('s.expires_at', '>=', ctx.now() - DUPLICATE_WINDOW_MS)
     .where('pi.refund_count', '=', 0)
     .execute();
-  const overdue = await ctx.db
-    .selectFrom('checkout_sessions')
-    .selectAll()
-    .where('status', '=', 'open')
-    .where('expires_at', '<=', ctx.now())
-    .limit(limit)
-    .execute();
+  const overdue = await takeOverdueSessions(ctx, limit);
   // Complete sessions with another intent paid recently and not refunded: the payer paid twice.
   const paidTwice = await withPaidIntent()
     .where('s.status', '=', 'complete')
