@@ -1,5 +1,6 @@
 // @wxpay/sandbox: a stateful simulator of WeChat Pay's v2 merchant API servers.
 import { type PayOutcome, type PayTarget, SandboxCore } from './core.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { FaultInput, FaultRule } from './faults.js';
 import { loadOrCreateIdentities, type Merchant } from './merchants.js';
 import type { NotifyRecord } from './notifier.js';
@@ -66,6 +67,18 @@ export interface Sandbox {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  // Before anything in the data dir is read: a second sandbox on it would overwrite the first one's ledger.
+  const lock = options.dataDir ? lockDataDir(options.dataDir) : undefined;
+  try {
+    return await startHolding(options, () => lock?.release());
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+/** Starts a sandbox whose data dir (if any) is already this process's; `release` gives it up once closed. */
+async function startHolding(options: SandboxOptions, release: () => void): Promise<Sandbox> {
   const random = new Random(options.seed);
   const identities = loadOrCreateIdentities({
     dataDir: options.dataDir,
@@ -82,8 +95,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     qpsLimits: options.qpsLimits ?? false,
   });
   const { app, releaseHeld } = createServer(core);
+  // Nothing may run or write once the data dir is given up, after close() as after a failed listen.
+  const stop = async () => {
+    releaseHeld();
+    await core.clock.close();
+    await app.close();
+    core.flush();
+  };
   const host = options.host ?? '127.0.0.1';
-  await app.listen({ port: options.port ?? 0, host });
+  try {
+    await app.listen({ port: options.port ?? 0, host });
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
   core.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -105,18 +130,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       list: () => core.faults.list(),
     },
     close() {
-      closing ??= (async () => {
-        releaseHeld();
-        await core.clock.close();
-        await app.close();
-        core.flush();
-      })();
+      closing ??= stop().finally(release);
       return closing;
     },
   };
 }
 
 export type { PayOutcome, PayTarget } from './core.js';
+export { DataDirLockedError, LOCK_FILE } from './data-dir-lock.js';
 export { ENDPOINT_TABLE } from './endpoints/index.js';
 export type { EndpointDef } from './endpoints/types.js';
 export type { FaultInput, FaultKind, FaultRule } from './faults.js';

@@ -11,3 +11,4 @@ import './units.test.ts';
 import './sandboxnew.test.ts';
 import './payer-signature.test.ts';
 import './persistence.test.ts';
+import './data-dir-lock.test.ts';

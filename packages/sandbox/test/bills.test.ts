@@ -123,3 +123,45 @@ describe('bills', () => {
     assert.equal(last.balance, sandbox.ledger(merchant.mchId).balance);
   });
 });
+
+describe('the trade bill of the day before', () => {
+  // 2026-01-09 12:00 in Beijing.
+  const NOON = Date.UTC(2026, 0, 9, 4, 0, 0);
+  const isBillCreating = (e: unknown) => e instanceof ProtocolError && e.returnMsg === 'Bill Creating';
+
+  test('is Bill Creating until 10:00 Beijing time, then served; older days are served at any hour', async () => {
+    const { sandbox, pay } = await start({ seed: 'bill-hours', startTime: NOON });
+    try {
+      const out_trade_no = tradeNo();
+      const placed = await pay.unifiedOrder({
+        body: 'early bird',
+        out_trade_no,
+        total_fee: 100,
+        spbill_create_ip: '127.0.0.1',
+        trade_type: 'APP',
+        notify_url: 'http://127.0.0.1:9/n',
+      });
+      assert.ok(sandbox.pay({ prepay_id: placed.prepay_id }).ok);
+
+      await sandbox.clock.advance(12.5 * 3600); // 2026-01-10 00:30
+      await assert.rejects(pay.downloadBill({ bill_date: '20260109' }), isBillCreating);
+      await sandbox.clock.advance(9 * 3600 + 29 * 60); // 09:59
+      await assert.rejects(pay.downloadBill({ bill_date: '20260109' }), isBillCreating);
+
+      await sandbox.clock.advance(60); // 10:00
+      const bill = await (await pay.downloadBill({ bill_date: '20260109' })).collect();
+      assert.deepEqual(
+        bill.rows.map((r) => r.out_trade_no),
+        [out_trade_no],
+      );
+
+      await sandbox.clock.advance(14.5 * 3600); // 2026-01-11 00:30
+      await assert.rejects(pay.downloadBill({ bill_date: '20260110' }), isBillCreating);
+      const older = await (await pay.downloadBill({ bill_date: '20260109' })).collect();
+      assert.equal(older.rows.length, 1);
+    } finally {
+      await pay.close();
+      await sandbox.close();
+    }
+  });
+});

@@ -189,6 +189,28 @@ describe('payouts', () => {
       assert.equal(late.status, 409);
     });
 
+    test('gethbinfo answers for 30 days after the send, then NOT_FOUND', async () => {
+      // A sandbox of its own: a month on the shared clock would age what the other tests set up.
+      const own = await start({ seed: 'redpack-window' });
+      try {
+        const params = redpack();
+        await own.pay.call('sendRedpack', params);
+        const query = () =>
+          own.pay.call('getRedpackInfo', { mch_billno: params.mch_billno, bill_type: 'MCHT' });
+        await own.sandbox.clock.advance(30 * 24 * 3600 - 60);
+        assert.equal((await query()).status, 'REFUND');
+        await own.sandbox.clock.advance(120);
+        await assert.rejects(query(), isCode('NOT_FOUND'));
+        // Only the query is over: the packet is still re-entrant, never paid twice.
+        const before = own.sandbox.ledger(own.merchant.mchId).balance;
+        await own.pay.call('sendRedpack', params);
+        assert.equal(own.sandbox.ledger(own.merchant.mchId).balance, before);
+      } finally {
+        await own.pay.close();
+        await own.sandbox.close();
+      }
+    });
+
     test('a fission red packet splits randomly among total_num receivers and adds up', async () => {
       await assert.rejects(
         pay.call('sendGroupRedpack', redpack({ total_num: 2, amt_type: 'ALL_RAND' })),

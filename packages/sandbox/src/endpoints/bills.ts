@@ -1,13 +1,23 @@
 // downloadbill and downloadfundflow: CSV on success (gzip on request), XML errors otherwise.
 import { fundFlowBill, type TradeBillType, tradeBill } from '../bill.js';
-import { dateKey } from '../time.js';
+import { dateKey, parseCompactTime } from '../time.js';
 import { DATE } from '../validate.js';
 import { NONCE, PAY_ROW, SIGN_TYPE } from './common.js';
 import type { Answer, CallContext, EndpointDef } from './types.js';
 
-/** WeChat serves a day's bill only once the day is over. */
-function dayProblem(ctx: CallContext): Answer | undefined {
-  if (ctx.fields.bill_date! >= dateKey(ctx.now)) return { kind: 'fail', msg: 'invalid bill_date' };
+/** A day's trade bill is ready at 10:00 (Beijing time) the next day: 34 h after the day began. */
+const TRADE_BILL_READY_MS = (24 + 10) * 60 * 60 * 1000;
+
+/**
+ * WeChat serves a day's bill only once the day is over, and, when `readyMs` is given, only `readyMs` after the
+ * day began; until then it is still being made.
+ */
+function dayProblem(ctx: CallContext, readyMs?: number): Answer | undefined {
+  const billDate = ctx.fields.bill_date!;
+  if (billDate >= dateKey(ctx.now)) return { kind: 'fail', msg: 'invalid bill_date' };
+  const dayStart = parseCompactTime(`${billDate}000000`);
+  if (readyMs !== undefined && dayStart !== undefined && ctx.now < dayStart + readyMs)
+    return { kind: 'fail', msg: 'Bill Creating' };
   return undefined;
 }
 
@@ -32,7 +42,7 @@ export const downloadBill: EndpointDef = {
   path: '/pay/downloadbill',
   rules: [...BILL_RULES, { name: 'bill_type', oneOf: ['ALL', 'SUCCESS', 'REFUND', 'RECHARGE_REFUND'] }],
   handle(ctx) {
-    const early = dayProblem(ctx);
+    const early = dayProblem(ctx, TRADE_BILL_READY_MS);
     if (early) return early;
     const mchId = ctx.merchant.mchId;
     const orders = [...ctx.ledger.orders.values()].filter((o) => o.mchId === mchId);

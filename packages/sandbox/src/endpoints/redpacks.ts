@@ -18,6 +18,8 @@ import { type Answer, type CallContext, type EndpointDef, refused, type Services
 
 /** How many red packets one user may receive from one merchant per day. */
 const DAILY_REDPACKS_PER_USER = 10;
+/** gethbinfo finds a red packet for 30 days after it was sent; older ones only the merchant platform shows. */
+const QUERY_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 const SCENES = [
   'PRODUCT_1',
   'PRODUCT_2',
@@ -180,7 +182,7 @@ export const getRedpackInfo: EndpointDef = {
   ],
   handle(ctx) {
     const r = ctx.ledger.redpack(ctx.merchant.mchId, ctx.fields.mch_billno!);
-    if (!r) return refused('NOT_FOUND', '指定单号数据不存在');
+    if (!r || ctx.now - r.createdAt > QUERY_WINDOW_MS) return refused('NOT_FOUND', '指定单号数据不存在');
     const nested = hblist(r);
     const answer: Answer = {
       kind: 'ok',
