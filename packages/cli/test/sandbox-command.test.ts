@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WechatPay } from '@wxpay/sdk';
-import { readUntil, wxpay } from './support/cli.ts';
+import { finish, readUntil, wxpay } from './support/cli.ts';
 
 describe('wxpay sandbox', () => {
   let dir: string;
@@ -46,6 +46,13 @@ describe('wxpay sandbox', () => {
     assert.match(order.code_url ?? '', /^weixin:\/\/wxpay\/bizpayurl\?pr=/);
     assert.equal((await pay.orderQuery({ out_trade_no: 'cli0001' })).trade_state, 'NOTPAY');
     await pay.close();
+  });
+
+  test('a second sandbox on the same data dir is refused in one line naming the first, exit 2', async () => {
+    const second = await finish(['sandbox', '--port', '0', '--data', dir]);
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /^wxpay: The sandbox data dir .* is in use by another sandbox \(pid \d+/);
+    assert.equal(second.stderr.trim().split('\n').length, 1, second.stderr);
   });
 
   test('a bad flag value is refused with a message naming the flag', async () => {
