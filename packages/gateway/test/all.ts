@@ -32,3 +32,4 @@ import './control-characters.test.ts';
 import './webhook-lease.test.ts';
 import './dev-restart.test.ts';
 import './job-fairness.test.ts';
+import './intent-recovery.test.ts';

@@ -7,7 +7,7 @@ import { ApiError } from './errors.js';
 import { checkAmount } from './money.js';
 import { confirmIntent, createIntent, toApiError } from './payment-intents.js';
 import { closeIntent, queryIntent } from './reconcile.js';
-import { isOpen } from './state.js';
+import { isOpen, wasPaid } from './state.js';
 import { readWechatText } from './wechat-text.js';
 
 /** The old `deal` table's int(11) columns. */
@@ -203,7 +203,8 @@ async function tradeStateOf(ctx: ServiceContext, intent: IntentRow): Promise<Que
   });
   const said = (state: string) => replies.find((reply) => reply.trade_state === state);
   let state: string;
-  if (intent.status === 'succeeded') state = 'SUCCESS';
+  // What WeChat says the money did: a canceled intent WeChat then reported paid (its transaction recorded) is paid.
+  if (wasPaid(intent.status, intent.wechat_transaction_id)) state = 'SUCCESS';
   else if (intent.status === 'canceled') state = said('REVOKED') ? 'REVOKED' : 'CLOSED';
   else if (intent.payment_failed && intent.status === 'requires_payment_method') state = 'PAYERROR';
   else state = replies[0]?.trade_state === 'USERPAYING' ? 'USERPAYING' : 'NOTPAY';

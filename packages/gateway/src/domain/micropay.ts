@@ -9,7 +9,13 @@ import {
 } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import { loadAccount, type ServiceContext } from './context.js';
-import { markIntentCanceled, type PayloadKind, recordPayload, transition } from './transitions.js';
+import {
+  confirmLeaseAbandoned,
+  markIntentCanceled,
+  type PayloadKind,
+  recordPayload,
+  transition,
+} from './transitions.js';
 import { wechatText } from './wechat-text.js';
 
 /** SDK errors raised before the request left (configuration, certificate, input): WeChat saw nothing. */
@@ -43,6 +49,24 @@ export async function awaitMicropayResult(
   await transition(ctx, intent.id, 'await_result', {
     patch: { next_query_at: ctx.now() + ctx.config.micropayPollSeconds * 1000 },
     payload,
+  });
+}
+
+/**
+ * Takes over a micropay whose confirm died during the call (its lease ran out unreleased, see claimFollowUps):
+ * WeChat may have charged the payer, so it is left processing, as a lost reply leaves it, for the follow-up job to
+ * poll and then reverse, and a new confirm is refused rather than charging another code. Conditional on the
+ * lease still being that abandoned one: a confirm that has taken it since is left to finish. Returns the row, or
+ * undefined when such a confirm holds it.
+ */
+export function resumeAbandonedMicropay(
+  ctx: ServiceContext,
+  intent: IntentRow,
+): Promise<IntentRow | undefined> {
+  const now = ctx.now();
+  return transition(ctx, intent.id, 'await_result', {
+    patch: { confirming_until: null, next_query_at: now + ctx.config.micropayPollSeconds * 1000 },
+    only: (eb) => eb.and([eb('status', '=', 'requires_confirmation'), confirmLeaseAbandoned(now)(eb)]),
   });
 }
 

@@ -2,7 +2,7 @@
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
-import { recordEvent, recordEventAbout } from './events.js';
+import { recordEvent } from './events.js';
 import { amountMatches } from './reconcile.js';
 import { markIntentSucceeded, recordPayload } from './transitions.js';
 
@@ -92,51 +92,8 @@ export async function handlePaymentNotify(
       received: { total_fee: notify.total_fee, fee_type: notify.fee_type ?? 'CNY' },
     });
   }
-  // Conditional: a duplicate notify updates no row and writes no event, and is still acknowledged.
-  const succeeded = await markIntentSucceeded(ctx, intent, notify.transaction_id, {
-    kind: 'notify',
-    body: rawBody.toString('utf8'),
-  });
-  if (!succeeded) await alertPaidAfterCancel(ctx, intent.id, notify);
+  // Conditional: a duplicate notify updates no row and writes no event, and is still acknowledged; one for an
+  // intent we canceled is recorded on it and alerted once.
+  await markIntentSucceeded(ctx, intent, notify, { kind: 'notify', body: rawBody.toString('utf8') });
   return { accepted: true, message: 'OK', intentId: intent.id };
-}
-
-/**
- * WeChat says an intent we hold as canceled was paid (it closed the order, yet took the money): the payer is
- * out of pocket for an order the merchant will not fulfil. A canceled intent never becomes succeeded, so the
- * payment is recorded on it (its transaction_id) and the merchant alerted, once, to refund or fulfil it.
- */
-async function alertPaidAfterCancel(
-  ctx: ServiceContext,
-  intentId: string,
-  notify: PaymentNotify,
-): Promise<void> {
-  const now = ctx.now();
-  const alerted = await ctx.db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable('payment_intents')
-      .set({ wechat_transaction_id: notify.transaction_id ?? null, updated: now })
-      .where('id', '=', intentId)
-      .where('status', '=', 'canceled')
-      .where('wechat_transaction_id', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) return undefined;
-    await recordEventAbout(
-      trx,
-      row,
-      'payment_intent.wechat_status_conflict',
-      {
-        status: row.status,
-        wechat_trade_state: 'SUCCESS',
-        transaction_id: notify.transaction_id,
-        total_fee: notify.total_fee,
-        fee_type: notify.fee_type ?? 'CNY',
-      },
-      now,
-    );
-    return row;
-  });
-  if (alerted)
-    ctx.log.warn({ intent: intentId }, 'WeChat reports a payment for an intent we hold as canceled');
 }

@@ -19,12 +19,21 @@ import { type IntentView, intentView } from './intent-view.js';
 import { awaitMicropayResult, micropayOutcomeUnknown, neverSent } from './micropay.js';
 import { checkAmount, isCurrency } from './money.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
-import { amountMatches, closeIntent, queryIntent, queryOrder, recordAmountMismatch } from './reconcile.js';
+import {
+  amountMatches,
+  cancelIfNoOrder,
+  closeIntent,
+  queryIntent,
+  queryOrder,
+  recordAmountMismatch,
+} from './reconcile.js';
 import { canApply, isOpen, nextQueryAt } from './state.js';
 import { wechatTime } from './time.js';
 import {
+  markIntentCanceled,
   markIntentSucceeded,
   markPaymentFailed,
+  neverOrdered,
   type PayloadKind,
   recordPayload,
   transition,
@@ -314,13 +323,18 @@ function confirmFields(
     return_url: input.return_url ?? intent.return_url,
     status: 'requires_confirmation',
     ordered_at: intent.ordered_at ?? now,
-    next_query_at: nextQueryAt(
-      intent.ordered_at ?? now,
-      0,
-      ctx.config.followUpScheduleSeconds,
-      ctx.config.followUpEverySeconds,
-      intent.expires_at,
-    ),
+    // If this process dies during the call, the follow-up job resumes the order once the lease has run out: at
+    // once for a micropay (the payer may have been charged; it is polled, then reversed), else on the schedule.
+    next_query_at:
+      TRADE_TYPE[plan.terminalType] === 'MICROPAY'
+        ? lease
+        : nextQueryAt(
+            intent.ordered_at ?? now,
+            0,
+            ctx.config.followUpScheduleSeconds,
+            ctx.config.followUpEverySeconds,
+            intent.expires_at,
+          ),
     confirming_until: lease,
     updated: now,
   } satisfies Partial<IntentRow>;
@@ -606,7 +620,9 @@ async function micropay(
     await recordAmountMismatch(ctx, intent, 'micropay', reply);
     await awaitMicropayResult(ctx, intent, { kind: 'micropay', body });
   } else {
-    await markIntentSucceeded(ctx, intent, reply.transaction_id, { kind: 'micropay', body });
+    // A cancel that won a race with this payment leaves the intent canceled: the payment is recorded on it and
+    // alerted (payment_intent.wechat_status_conflict), so that it can be refunded.
+    await markIntentSucceeded(ctx, intent, reply, { kind: 'micropay', body });
   }
   return intentView(await loadIntent(ctx, auth, intent.id));
 }
@@ -637,9 +653,10 @@ async function applyMicropayFailure(ctx: ServiceContext, intent: IntentRow, erro
 }
 
 /**
- * Cancels. Before the order exists at WeChat this is immediate; otherwise closeorder is called, unless the
+ * Cancels. Before the order is sent to WeChat this is immediate; otherwise closeorder is called, unless the
  * order is younger than WeChat's 5-minute minimum: then the close is scheduled (cancellation_scheduled_at)
- * and the intent stays payable until it runs.
+ * and the intent stays payable until it runs. An order WeChat never received (its unifiedorder failed) needs
+ * no close: once orderquery says WeChat has none, and no order call can still reach it, it is canceled at once.
  */
 export async function cancelIntent(
   ctx: ServiceContext,
@@ -647,11 +664,32 @@ export async function cancelIntent(
   id: string,
   reason = 'requested_by_customer',
 ): Promise<IntentView> {
-  const intent = await loadIntent(ctx, auth, id);
+  let intent = await loadIntent(ctx, auth, id);
   if (!isOpen(intent.status)) throw unexpectedState(intent, 'cancel');
+  if (intent.ordered_at === null) {
+    // Conditional on the order still not being sent: a confirm may have stored its order time (and be calling
+    // WeChat) since `intent` was read. Then it is canceled as a sent order is.
+    const canceled = await markIntentCanceled(ctx, intent, reason, undefined, neverOrdered(ctx.now()));
+    if (canceled) return intentView(canceled);
+    intent = await loadIntent(ctx, auth, id);
+    if (!isOpen(intent.status)) throw unexpectedState(intent, 'cancel');
+  }
   const now = ctx.now();
-  const earliest = intent.ordered_at === null ? now : intent.ordered_at + ctx.config.closeDelaySeconds * 1000;
-  if (earliest > now) {
+  const earliest = (intent.ordered_at ?? now) + ctx.config.closeDelaySeconds * 1000;
+  let row: IntentRow | undefined;
+  try {
+    row =
+      earliest > now ? await cancelIfNoOrder(ctx, intent, reason) : await closeIntent(ctx, intent, reason);
+  } catch (error) {
+    if (!(error instanceof WechatPayError)) throw error;
+    if (earliest <= now) throw toApiError(error);
+    // The orderquery before a young order's cancel did not answer: its close is scheduled, as for any young order.
+    ctx.log.warn(
+      { intent: id, err: error.message },
+      'orderquery before a cancel failed; the close is scheduled',
+    );
+  }
+  if (!row) {
     await ctx.db
       .updateTable('payment_intents')
       .set({ close_at: earliest, cancellation_reason: reason, updated: now })
@@ -659,13 +697,6 @@ export async function cancelIntent(
       .where('status', '=', intent.status)
       .execute();
     return intentView(await loadIntent(ctx, auth, id));
-  }
-  let row: IntentRow;
-  try {
-    row = await closeIntent(ctx, intent, reason);
-  } catch (error) {
-    if (error instanceof WechatPayError) throw toApiError(error);
-    throw error;
   }
   if (row.status === 'succeeded') throw unexpectedState(row, 'cancel');
   return intentView(row);

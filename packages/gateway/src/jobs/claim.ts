@@ -2,11 +2,27 @@
 // plus a lease on PostgreSQL; a conditional UPDATE of the lease on SQLite (one writer at a time anyway).
 import { type Kysely, PostgresAdapter, sql } from 'kysely';
 import type { Db, IntentRow } from '../db/schema.js';
+import { confirmLeaseAbandoned, type IntentCondition } from '../domain/transitions.js';
 
 /** How long a claimed follow-up belongs to its worker; a killed worker's claims come back after it. */
 export const FOLLOW_UP_LEASE_MS = 60_000;
 
-const FOLLOWED_UP = ['requires_action', 'processing'] as const;
+/**
+ * The intents the follow-up job asks WeChat about: orders waiting for the payer or for a result, and orders whose
+ * confirm died during its WeChat call (the order time stored, the lease run out unreleased): WeChat may have
+ * charged the payer. A confirm still within its lease is never one of them.
+ */
+function followedUp(now: number): IntentCondition {
+  return (eb) =>
+    eb.or([
+      eb('status', 'in', ['requires_action', 'processing']),
+      eb.and([
+        eb('status', '=', 'requires_confirmation'),
+        eb('ordered_at', 'is not', null),
+        confirmLeaseAbandoned(now)(eb),
+      ]),
+    ]);
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: any Kysely instance
 export function isPostgres(db: Kysely<any>): boolean {
@@ -23,7 +39,7 @@ export async function claimFollowUps(db: Db, now: number, limit: number): Promis
     q
       .selectFrom('payment_intents')
       .selectAll()
-      .where('status', 'in', [...FOLLOWED_UP])
+      .where(followedUp(now))
       .where('next_query_at', '<=', now)
       .orderBy('next_query_at')
       .limit(limit);
@@ -52,6 +68,7 @@ export async function claimFollowUps(db: Db, now: number, limit: number): Promis
       .set({ next_query_at: leaseEnd })
       .where('id', '=', row.id)
       .where('next_query_at', '=', row.next_query_at)
+      .where(followedUp(now))
       .executeTakeFirst();
     if (Number(claim.numUpdatedRows) === 1) claimed.push(row);
   }

@@ -1,18 +1,35 @@
 // The notify follow-up: orderquery for intents whose notify has not come, on the configured schedule; micropay
-// orders are polled until their deadline and then reversed.
+// orders are polled until their deadline and then reversed. A confirm that died during its WeChat call is resumed
+// from what it stored before the call.
+import type { IntentRow } from '../db/schema.js';
 import type { ServiceContext } from '../domain/context.js';
-import { followUpMicropay } from '../domain/micropay.js';
+import { followUpMicropay, resumeAbandonedMicropay } from '../domain/micropay.js';
 import { queryIntent } from '../domain/reconcile.js';
 import { nextQueryAt } from '../domain/state.js';
 import { claimFollowUps } from './claim.js';
 
+/** The statuses whose orders the job keeps asking about, once claimed (see claimFollowUps). */
+const FOLLOWED_UP: readonly string[] = ['requires_confirmation', 'requires_action', 'processing'];
+
+/**
+ * A claimed intent as the follow-up starts from it. A micropay whose confirm died is taken over (processing);
+ * undefined when a new confirm has taken the lease since the claim, which then settles it itself. A unifiedorder
+ * whose confirm died is only queried: the payer never got its prepay, yet WeChat is asked all the same.
+ */
+async function startingPoint(ctx: ServiceContext, intent: IntentRow): Promise<IntentRow | undefined> {
+  if (intent.status !== 'requires_confirmation' || intent.trade_type !== 'MICROPAY') return intent;
+  return resumeAbandonedMicropay(ctx, intent);
+}
+
 /** Queries every due intent once; returns how many were queried. A worker loop calls this. */
 export async function runFollowUps(ctx: ServiceContext, options: { limit?: number } = {}): Promise<number> {
   const claimed = await claimFollowUps(ctx.db, ctx.now(), options.limit ?? 50);
-  for (const intent of claimed) {
+  for (const row of claimed) {
     try {
+      const intent = await startingPoint(ctx, row);
+      if (!intent) continue;
       const after = await queryIntent(ctx, intent);
-      if (after.status !== 'requires_action' && after.status !== 'processing') continue;
+      if (!FOLLOWED_UP.includes(after.status)) continue;
       if (after.trade_type === 'MICROPAY') {
         await followUpMicropay(ctx, after);
         continue;
@@ -34,7 +51,7 @@ export async function runFollowUps(ctx: ServiceContext, options: { limit?: numbe
         .execute();
     } catch (error) {
       ctx.log.warn(
-        { intent: intent.id, err: (error as Error).message },
+        { intent: row.id, err: (error as Error).message },
         'orderquery follow-up failed; retried after the lease',
       );
     }
