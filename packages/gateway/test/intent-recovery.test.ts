@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { BusinessError, buildXml, type WechatPay } from '@wxpay/sdk';
+import { sql } from 'kysely';
 import type { Db, IntentRow } from '../src/db/schema.ts';
 import { loadAccount } from '../src/domain/context.ts';
 import { ApiError } from '../src/domain/errors.ts';
@@ -459,6 +460,13 @@ for (const kind of DATABASE_KINDS) {
         trade_state: 'SUCCESS',
         trade_state_desc: '支付成功',
       });
+      // The old service's table says paid too.
+      const deal = await sql<{ status: number; transaction_id: string }>`
+        select status, transaction_id from deal where order_id = ${orderId}`.execute(ctx.db);
+      assert.deepEqual(
+        deal.rows.map((r) => [Number(r.status), r.transaction_id]),
+        [[1, after.wechat_transaction_id]],
+      );
     });
 
     test('an order whose unifiedorder failed (HTTP 500) never reached WeChat: it is canceled once no call can land, and closed once', async () => {

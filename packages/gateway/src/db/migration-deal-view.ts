@@ -12,7 +12,7 @@ import {
 
 type ViewDialect = 'sqlite' | 'postgres' | 'mysql';
 
-function viewDialectOf(db: Kysely<unknown>): ViewDialect {
+export function viewDialectOf(db: Kysely<unknown>): ViewDialect {
   const adapter = db.getExecutor().adapter;
   if (adapter instanceof PostgresAdapter) return 'postgres';
   if (adapter instanceof MysqlAdapter) return 'mysql';
@@ -68,9 +68,13 @@ export function dealViewQuery(db: Kysely<any>, dialect: ViewDialect) {
       'pi.wechat_transaction_id as transaction_id',
       d.yuan(sql.ref('pi.amount')).as('price'),
       d.yuan(sql.ref('pi.amount')).as('price_last'),
+      // Paid is what WeChat says of the money: a canceled intent WeChat reports paid (its transaction_id recorded,
+      // and alerted as payment_intent.wechat_status_conflict) is paid, as the old service's status would say.
       eb
         .case()
         .when('pi.status', '=', sql.lit('succeeded'))
+        .then(sql.lit(1))
+        .when('pi.wechat_transaction_id', 'is not', null)
         .then(sql.lit(1))
         .when('pi.status', '=', sql.lit('canceled'))
         .then(sql.lit(2))

@@ -5,6 +5,7 @@ import { checkoutMigration } from './migration-checkout.js';
 import { closeBackoffMigration } from './migration-close-backoff.js';
 import { confirmLeaseMigration } from './migration-confirm-lease.js';
 import { dealViewMigration } from './migration-deal-view.js';
+import { dealViewPaidMigration } from './migration-deal-view-paid.js';
 import { eventAlertsMigration } from './migration-event-alerts.js';
 import { eventRequestMigration } from './migration-event-request.js';
 import { fanoutCursorMigration } from './migration-fanout-cursor.js';
@@ -147,6 +148,7 @@ const migrations: Record<string, Migration> = {
   '010_fanout_cursor': fanoutCursorMigration,
   '011_event_alerts': eventAlertsMigration,
   '012_close_backoff': closeBackoffMigration,
+  '013_deal_view_paid': dealViewPaidMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
