@@ -1,4 +1,5 @@
-// Failures to start that the user can fix (a port in use, a database out of reach), turned into one-line UsageErrors.
+// Failures to start that the user can fix (a port in use, a host not this machine's, a database out of reach),
+// turned into one-line UsageErrors.
 import { UsageError } from './options.js';
 
 /** The fields Node's system errors and pg's server errors carry. */
@@ -10,14 +11,24 @@ interface ErrorFields {
 }
 
 /**
- * A port that is taken, as one line naming it and the flag that picks another (`flags`: flag → the port it asked
- * for); any other error as it was.
+ * A port that is taken or needs privileges, or a --host that is not this machine's, as one line naming the flag
+ * to change (`flags`: flag → the port it asked for); any other error as it was.
  */
 export function portInUse(error: unknown, command: string, flags: Record<string, number>): unknown {
-  if (!(error instanceof Error) || (error as ErrorFields).code !== 'EADDRINUSE') return error;
-  const { port } = error as ErrorFields;
+  if (!(error instanceof Error)) return error;
+  const { code, port } = error as ErrorFields & { address?: unknown };
   const flag = Object.keys(flags).find((name) => flags[name] === port) ?? Object.keys(flags)[0];
-  return new UsageError(`port ${port} is in use (another ${command}?); pass ${flag}`, { cause: error });
+  if (code === 'EADDRINUSE')
+    return new UsageError(`port ${port} is in use (another ${command}?); pass ${flag}`, { cause: error });
+  if (code === 'EACCES')
+    return new UsageError(`port ${port} needs privileges this user does not have; pass ${flag} above 1023`, {
+      cause: error,
+    });
+  if (code === 'EADDRNOTAVAIL') {
+    const { address } = error as { address?: unknown };
+    return new UsageError(`${address} is not an address of this machine; pass --host`, { cause: error });
+  }
+  return error;
 }
 
 /** Codes of a connection that never got to the database server. */

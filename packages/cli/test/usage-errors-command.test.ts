@@ -6,6 +6,31 @@ import { describe, test } from 'node:test';
 import { finish, occupiedPort } from './support/cli.ts';
 
 describe('wxpay usage errors: one line, exit code 2', () => {
+  test('a --host that is not an address of this machine says so and names --host', async () => {
+    // 192.0.2.1 is TEST-NET-1, never assigned to a local interface.
+    for (const args of [
+      ['serve', '--port', '0', '--host', '192.0.2.1'],
+      ['sandbox', '--port', '0', '--host', '192.0.2.1'],
+    ]) {
+      const dir = await mkdtemp(join(tmpdir(), 'wxpay-host-'));
+      try {
+        const env = { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'g.sqlite')}` };
+        const result = await finish(
+          args[0] === 'sandbox' ? [...args, '--data', join(dir, 'sandbox')] : args,
+          env,
+        );
+        assert.equal(
+          result.stderr,
+          'wxpay: 192.0.2.1 is not an address of this machine; pass --host\n',
+          args[0],
+        );
+        assert.equal(result.code, 2, args[0]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   test('a port already in use names the port and the flag that picks another', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wxpay-port-'));
     const taken = await occupiedPort();
