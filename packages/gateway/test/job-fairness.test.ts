@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { BusinessError } from '@wxpay/sdk';
-import type { CloseBackoffTables } from '../src/db/schema.ts';
 import { runCheckoutSessions } from '../src/domain/checkout-sessions.ts';
 import type { ServiceContext } from '../src/domain/context.ts';
 import { CLOSE_FIRST_RETRY_MS, closeRetryDelayMs, runCloses } from '../src/jobs/expiry.ts';
@@ -78,7 +77,6 @@ for (const kind of DATABASE_KINDS) {
       (await s.api('GET', `/v1/events?object_id=${intent.id}&type=payment_intent.canceled`)).body.data.length;
     const backoffOf = (intent: Json) =>
       s.gateway.ctx.db
-        .withTables<CloseBackoffTables>()
         .selectFrom('payment_intents')
         .select(['next_close_at', 'close_failures'])
         .where('id', '=', intent.id)

@@ -20,6 +20,8 @@ export interface CheckoutSessionsTable {
   completed_at: number | null;
   created: number;
   updated: number;
+  /** When the job last tried to settle the session past its deadline (migration 012). */
+  settle_tried_at: number | null;
 }
 
 /** Every intent a session created (one per flow, and a new one per "new QR code"). */

@@ -69,30 +69,11 @@ export interface PaymentIntentsTable {
   refund_count: number;
   /** While a confirm is calling WeChat (epoch ms): a second confirm is refused until then (migration 007). */
   confirming_until: number | null;
-}
-
-/**
- * The close job's retry state on payment_intents (migration 012). Kept out of PaymentIntentsTable so that code
- * building a whole intent row need not name it (the database fills it in); the close job reads it through
- * `db.withTables<CloseBackoffTables>()`.
- */
-export interface CloseBackoffColumns {
-  /** After a failed close: not tried again before this time; null while no close of it has failed. */
+  /** After a failed close: not tried again before this time; null while no close of it has failed (migration 012). */
   next_close_at: number | null;
-  /** Closes of this intent that failed in a row; the wait doubles with each. Default 0. */
+  /** Closes of this intent that failed in a row; the wait doubles with each. */
   close_failures: number;
 }
-
-/** checkout_sessions.settle_tried_at (migration 012): when the job last tried to settle the overdue session. */
-export interface SettleTriedColumns {
-  settle_tried_at: number | null;
-}
-
-/** The tables with the columns of migration 012, for the jobs that read them (a type: withTables needs one). */
-export type CloseBackoffTables = {
-  payment_intents: PaymentIntentsTable & CloseBackoffColumns;
-  checkout_sessions: CheckoutTables['checkout_sessions'] & SettleTriedColumns;
-};
 
 export interface WechatPayloadsTable {
   id: string;

@@ -1,7 +1,7 @@
 // Checkout Sessions: a hosted page's order. It completes only when one of its intents is succeeded — which only
 // a verified notify or orderquery does — and never from what the browser says.
 import type { Selectable } from 'kysely';
-import type { CloseBackoffTables, IntentRow } from '../db/schema.js';
+import type { IntentRow } from '../db/schema.js';
 import type { CheckoutSessionsTable } from '../db/schema-checkout.js';
 import type { AuthContext, ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
@@ -149,6 +149,7 @@ export async function createSession(
     completed_at: null,
     created: now,
     updated: now,
+    settle_tried_at: null,
   };
   await ctx.db.transaction().execute(async (trx) => {
     await trx.insertInto('checkout_sessions').values(row).execute();
@@ -645,10 +646,9 @@ export async function pageStatus(ctx: ServiceContext, id: string): Promise<PageS
  * read at most `limit` rows, through the (status, settle_tried_at, expires_at) index of migration 012.
  */
 async function takeOverdueSessions(ctx: ServiceContext, limit: number): Promise<SessionRow[]> {
-  const db = ctx.db.withTables<CloseBackoffTables>();
   const now = ctx.now();
   const overdue = () =>
-    db
+    ctx.db
       .selectFrom('checkout_sessions')
       .selectAll()
       .where('status', '=', 'open')
@@ -661,7 +661,7 @@ async function takeOverdueSessions(ctx: ServiceContext, limit: number): Promise<
   const waitingSince = (row: (typeof untried)[number]) => row.settle_tried_at ?? row.expires_at;
   const taken = [...untried, ...tried].sort((a, b) => waitingSince(a) - waitingSince(b)).slice(0, limit);
   if (taken.length > 0)
-    await db
+    await ctx.db
       .updateTable('checkout_sessions')
       .set({ settle_tried_at: now })
       .where(

@@ -161,6 +161,8 @@ export async function createIntent(
     expires_at: now + ctx.config.intentTtlSeconds * 1000,
     created: now,
     updated: now,
+    next_close_at: null,
+    close_failures: 0,
   };
   const insert = (stored: IntentRow) =>
     ctx.db.transaction().execute(async (trx) => {

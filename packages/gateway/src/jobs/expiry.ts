@@ -2,7 +2,7 @@
 // are run oldest due first, and one whose close fails waits behind the others, longer after each failure, so that
 // intents WeChat keeps failing for (or a bug) never keep the rest open and payable.
 import type { ExpressionBuilder } from 'kysely';
-import type { CloseBackoffColumns, CloseBackoffTables, Database, IntentRow } from '../db/schema.js';
+import type { Database, IntentRow } from '../db/schema.js';
 import type { ServiceContext } from '../domain/context.js';
 import { closeIntent } from '../domain/reconcile.js';
 import { isOpen } from '../domain/state.js';
@@ -19,11 +19,10 @@ export function closeRetryDelayMs(failures: number): number {
   return Math.min(CLOSE_FIRST_RETRY_MS * 2 ** Math.max(0, failures - 1), CLOSE_MAX_RETRY_MS);
 }
 
-type DueIntent = IntentRow & CloseBackoffColumns;
-type IntentsBuilder = ExpressionBuilder<Database & CloseBackoffTables, 'payment_intents'>;
+type IntentsBuilder = ExpressionBuilder<Database, 'payment_intents'>;
 
 /** When the intent's close became due (expired, or its scheduled cancel), or after a failure when it may retry. */
-function dueAt(intent: DueIntent, now: number): number {
+function dueAt(intent: IntentRow, now: number): number {
   if (intent.next_close_at !== null) return intent.next_close_at;
   return intent.close_at !== null && intent.close_at <= now
     ? Math.min(intent.close_at, intent.expires_at)
@@ -35,11 +34,10 @@ function dueAt(intent: DueIntent, now: number): number {
  * served by an index of migration 012 (status, next_close_at, …): expired ones and scheduled cancels that never
  * failed, and failed ones whose wait is over. Intents waiting after a failure are not read at all.
  */
-async function dueIntents(ctx: ServiceContext, now: number, limit: number): Promise<DueIntent[]> {
+async function dueIntents(ctx: ServiceContext, now: number, limit: number): Promise<IntentRow[]> {
   const earliestClose = now - ctx.config.closeDelaySeconds * 1000;
   const open = () =>
     ctx.db
-      .withTables<CloseBackoffTables>()
       .selectFrom('payment_intents')
       .selectAll()
       .where('status', 'in', [...OPEN])
@@ -69,10 +67,9 @@ function timeIsUp(eb: IntentsBuilder, now: number) {
 }
 
 /** The intent as it is now, if it is still due: another worker may have closed it, or failed and pushed it back. */
-function reloadIfDue(ctx: ServiceContext, id: string, now: number): Promise<DueIntent | undefined> {
+function reloadIfDue(ctx: ServiceContext, id: string, now: number): Promise<IntentRow | undefined> {
   const earliestClose = now - ctx.config.closeDelaySeconds * 1000;
   return ctx.db
-    .withTables<CloseBackoffTables>()
     .selectFrom('payment_intents')
     .selectAll()
     .where('id', '=', id)
@@ -84,11 +81,10 @@ function reloadIfDue(ctx: ServiceContext, id: string, now: number): Promise<DueI
 }
 
 /** Puts an intent whose close failed behind the others until its wait is over; conditional, so counted once. */
-async function backOff(ctx: ServiceContext, intent: DueIntent): Promise<number> {
+async function backOff(ctx: ServiceContext, intent: IntentRow): Promise<number> {
   const failures = intent.close_failures + 1;
   const retryAt = ctx.now() + closeRetryDelayMs(failures);
   await ctx.db
-    .withTables<CloseBackoffTables>()
     .updateTable('payment_intents')
     .set({ next_close_at: retryAt, close_failures: failures })
     .where('id', '=', intent.id)
