@@ -3,22 +3,15 @@
 // asked, and the payer is paid exactly once. Real sandbox (with WeChat's QPS limits), SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Merchant, type Sandbox, startSandbox } from '@wxpay/sandbox';
+import type { Merchant } from '@wxpay/sandbox';
 import { buildXml, encryptReqInfo, nonce, WechatPay } from '@wxpay/sdk';
 import type { ServiceContext } from '../src/domain/context.ts';
 import { sendRefund } from '../src/domain/refunds.ts';
-import { buildGateway, type Gateway } from '../src/index.ts';
 import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
-import { type ApiCall, apiClient, type Json } from './support/api-client.ts';
-import {
-  createTestDatabase,
-  DATABASE_KINDS,
-  type DatabaseKind,
-  type TestDatabase,
-} from './support/databases.ts';
+import type { Json } from './support/api-client.ts';
+import { DATABASE_KINDS, type DatabaseKind } from './support/databases.ts';
 import { openid, type PayoutWorld, redpackBody, startPayoutWorld } from './support/payout-sandbox.ts';
-import { sandboxMerchantAccount } from './support/sandbox-account.ts';
-import { waitFor } from './support/sandbox-gateway.ts';
+import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
 import { startWechatProxy, type WechatProxy } from './support/wechat-proxy.ts';
 
 const WECHAT_TIMEOUT_MS = 2000;
@@ -53,16 +46,9 @@ async function viaProxy<T>(
 /** return_code FAIL, as WeChat answers a call it could not process (unsigned). */
 const returnCodeFail = (msg: string) => buildXml({ return_code: 'FAIL', return_msg: msg });
 
-interface RefundWorld {
-  sandbox: Sandbox;
-  gateway: Gateway;
-  database: TestDatabase;
+interface RefundWorld extends SandboxGateway {
   merchant: Merchant;
-  accountId: string;
   proxy: WechatProxy;
-  clock: { offsetMs: number };
-  api: ApiCall;
-  close(): Promise<void>;
 }
 
 /**
@@ -70,37 +56,19 @@ interface RefundWorld {
  * time, so one simulated second (one rate-limit window) lasts as long as a test needs.
  */
 async function startRefundWorld(kind: DatabaseKind): Promise<RefundWorld> {
-  const sandbox = await startSandbox({
-    qpsLimits: true,
-    timeScale: 0.0001,
-    startTime: Math.floor(Date.now() / 1000) * 1000,
-  });
-  const database = await createTestDatabase(kind);
-  const clock = { offsetMs: 0 };
-  const gateway = await buildGateway({
-    databaseUrl: database.url,
-    testWechat: { baseUrl: sandbox.url, ca: sandbox.caCert },
-    now: () => Date.now() + clock.offsetMs,
+  const env = await startSandboxGateway(kind, {
     wechatTimeoutMs: WECHAT_TIMEOUT_MS,
+    sandbox: { qpsLimits: true, timeScale: 0.0001, startTime: Math.floor(Date.now() / 1000) * 1000 },
   });
-  const url = await gateway.listen();
-  const merchant = sandbox.merchants[0]!;
-  const { accountId, key } = await sandboxMerchantAccount(gateway.ctx.db, merchant);
-  const proxy = await startWechatProxy(sandbox, merchant);
+  const merchant = env.sandbox.merchants[0]!;
+  const proxy = await startWechatProxy(env.sandbox, merchant);
   return {
-    sandbox,
-    gateway,
-    database,
+    ...env,
     merchant,
-    accountId,
     proxy,
-    clock,
-    api: apiClient(url, key),
     async close() {
       await proxy.close();
-      await gateway.close();
-      await sandbox.close();
-      await database.drop();
+      await env.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // A gateway on a real database talking to the real sandbox (with the merchant's client certificate, so refunds
 // work), a movable gateway clock, and helpers to get a paid intent.
-import { type Sandbox, startSandbox } from '@wxpay/sandbox';
+import { type Sandbox, type SandboxOptions, startSandbox } from '@wxpay/sandbox';
 import { buildGateway, type Gateway } from '../../src/index.ts';
 import { type ApiCall, apiClient, type Json } from './api-client.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
@@ -37,9 +37,9 @@ export async function waitFor<T>(
 
 export async function startSandboxGateway(
   kind: DatabaseKind,
-  options: { wechatTimeoutMs?: number } = {},
+  { sandbox: sandboxOptions, ...options }: { wechatTimeoutMs?: number; sandbox?: SandboxOptions } = {},
 ): Promise<SandboxGateway> {
-  const sandbox = await startSandbox();
+  const sandbox = await startSandbox(sandboxOptions);
   const database = await createTestDatabase(kind);
   const clock = { offsetMs: 0 };
   const gateway = await buildGateway({
