@@ -31,11 +31,8 @@ for (const kind of DATABASE_KINDS) {
       await s?.close();
     });
 
-    /** Moves the gateway's clock and WeChat's (the sandbox's) together. */
-    const advance = async (seconds: number) => {
-      s.clock.offsetMs += seconds * 1000;
-      await s.sandbox.clock.advance(seconds);
-    };
+    /** Moves the gateway's clock and WeChat's together by `seconds`. */
+    const advance = (seconds: number) => s.advance(seconds * 1000);
     const createSession = async (): Promise<Json> => {
       const { status, body } = await s.api('POST', '/v1/checkout/sessions', {
         amount: 800,

@@ -55,11 +55,7 @@ for (const kind of DATABASE_KINDS) {
       await s?.close();
     });
 
-    /** Moves the gateway's clock and WeChat's (the sandbox's) together. */
-    const advance = async (ms: number) => {
-      s.clock.offsetMs += ms;
-      await s.sandbox.clock.advance(ms / 1000);
-    };
+    const advance = (ms: number) => s.advance(ms);
     /** A QR order placed at WeChat; returns the intent. */
     const placeOrder = async (): Promise<Json> => {
       const { status, body } = await s.api('POST', '/v1/payment_intents', {
@@ -201,10 +197,7 @@ for (const kind of DATABASE_KINDS) {
       await s?.close();
     });
 
-    const advance = async (ms: number) => {
-      s.clock.offsetMs += ms;
-      await s.sandbox.clock.advance(ms / 1000);
-    };
+    const advance = (ms: number) => s.advance(ms);
     /** A session of the shortest life whose QR order is placed at WeChat; returns it with that order's number. */
     const openedSession = async (): Promise<{ id: string; outTradeNo: string }> => {
       const { status, body } = await s.api('POST', '/v1/checkout/sessions', {

@@ -15,6 +15,8 @@ export interface SandboxGateway {
   accountId: string;
   /** Added to Date.now() by the gateway's clock; tests move it forward to make jobs due. */
   clock: { offsetMs: number };
+  /** Moves the gateway's clock and WeChat's (the sandbox's) forward together. */
+  advance(ms: number): Promise<void>;
   api: ApiCall;
   /** Creates a WEB intent, lets the sandbox payer pay it and waits until the gateway marks it succeeded. */
   paidIntent(amount: number): Promise<Json>;
@@ -62,6 +64,10 @@ export async function startSandboxGateway(
     accountId,
     clock,
     api,
+    async advance(ms) {
+      clock.offsetMs += ms;
+      await sandbox.clock.advance(ms / 1000);
+    },
     async paidIntent(amount) {
       const created = await api('POST', '/v1/payment_intents', {
         amount,
