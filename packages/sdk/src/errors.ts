@@ -148,3 +148,16 @@ export class BusinessError extends WechatPayError {
     this.rateLimited = details.rateLimited ?? false;
   }
 }
+
+/**
+ * Whether `error` was raised before the request left (a configuration, certificate or input problem): WeChat
+ * saw nothing, so nothing it could have done needs to be queried. Any other error may follow a request WeChat
+ * received.
+ */
+export function raisedBeforeSending(error: unknown): boolean {
+  return (
+    error instanceof ConfigError ||
+    error instanceof CertificateError ||
+    error instanceof RequestValidationError
+  );
+}

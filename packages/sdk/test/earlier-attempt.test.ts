@@ -2,7 +2,18 @@
 // rate limiting is told apart from a refusal.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BusinessError, ProtocolError, TransportError, type WechatPay } from '../src/index.ts';
+import {
+  BusinessError,
+  CertificateError,
+  ConfigError,
+  ProtocolError,
+  RequestValidationError,
+  raisedBeforeSending,
+  SignatureError,
+  TransportError,
+  type WechatPay,
+  XmlError,
+} from '../src/index.ts';
 import { clientFor, useMockWechat } from './support/client.ts';
 import { failReply, type MockWechat, signedReply, unsignedReply } from './support/mock-wechat.ts';
 
@@ -199,4 +210,22 @@ describe('an error on the only try', () => {
     );
     assert.equal(mock.requests.length, 1);
   });
+});
+
+test('raisedBeforeSending is true only for errors raised before the request left', () => {
+  const before = [
+    new ConfigError('key', 'bad key'),
+    new CertificateError('no certificate'),
+    new RequestValidationError('body', 'too long'),
+  ];
+  const after = [
+    new TransportError('TIMEOUT', 'timed out'),
+    new ProtocolError('return_code FAIL', '签名错误'),
+    new XmlError('not xml'),
+    new SignatureError('bad sign'),
+    new BusinessError('NOTENOUGH', '余额不足'),
+    new Error('other'),
+  ];
+  for (const error of before) assert.equal(raisedBeforeSending(error), true, error.name);
+  for (const error of after) assert.equal(raisedBeforeSending(error), false, error.name);
 });

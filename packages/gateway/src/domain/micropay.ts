@@ -1,12 +1,6 @@
 // Micropay (付款码) whose outcome is unknown: poll orderquery until the deadline, then reverse (撤销), resending
 // the reverse while WeChat answers recall=Y. Micropay has no notify, so only these calls settle it.
-import {
-  BusinessError,
-  CertificateError,
-  ConfigError,
-  RequestValidationError,
-  WechatPayError,
-} from '@wxpay/sdk';
+import { BusinessError, raisedBeforeSending, WechatPayError } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
 import { loadAccount, type ServiceContext } from './context.js';
 import {
@@ -18,22 +12,13 @@ import {
 } from './transitions.js';
 import { wechatText } from './wechat-text.js';
 
-/** SDK errors raised before the request left (configuration, certificate, input): WeChat saw nothing. */
-export function neverSent(error: unknown): boolean {
-  return (
-    error instanceof ConfigError ||
-    error instanceof CertificateError ||
-    error instanceof RequestValidationError
-  );
-}
-
 /**
  * Whether the payer may have been charged although the micropay call failed: always, except for an error raised
  * before the request left and a signed, verified refusal with a final err_code. An unreadable or unverifiable
  * reply, return_code FAIL, an HTTP error, a timeout, SYSTEMERROR, BANKERROR, USERPAYING: only orderquery knows.
  */
 export function micropayOutcomeUnknown(error: unknown): boolean {
-  if (neverSent(error)) return false;
+  if (raisedBeforeSending(error)) return false;
   return !(error instanceof BusinessError) || error.retryable;
 }
 

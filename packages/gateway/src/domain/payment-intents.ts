@@ -4,6 +4,7 @@ import {
   type MicropayReply,
   mwebUrlWithRedirect,
   ProtocolError,
+  raisedBeforeSending,
   type UnifiedOrderReply,
   type WechatPay,
   WechatPayError,
@@ -16,7 +17,7 @@ import { recordEvent } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { newId } from './ids.js';
 import { type IntentView, intentView } from './intent-view.js';
-import { awaitMicropayResult, micropayOutcomeUnknown, neverSent } from './micropay.js';
+import { awaitMicropayResult, micropayOutcomeUnknown } from './micropay.js';
 import { checkAmount, isCurrency } from './money.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
 import {
@@ -568,7 +569,7 @@ export function toApiError(error: WechatPayError): ApiError {
     );
   }
   const code = `wechat_${error.code.toLowerCase()}`;
-  if (neverSent(error))
+  if (raisedBeforeSending(error))
     return new ApiError(400, 'wechat_error', code, `The request was not sent to WeChat: ${error.message}`);
   if (error instanceof ProtocolError && !error.retryable)
     return new ApiError(
@@ -636,7 +637,7 @@ async function micropay(
  */
 async function applyMicropayFailure(ctx: ServiceContext, intent: IntentRow, error: unknown): Promise<void> {
   const payload = { kind: 'micropay' as const, body: failureBody(error) };
-  if (neverSent(error)) {
+  if (raisedBeforeSending(error)) {
     await recordPayload(ctx.db, intent.id, payload.kind, payload.body, ctx.now());
     throw toApiError(error as WechatPayError);
   }

@@ -2,11 +2,9 @@
 // outcome leaves it `sending` for the recovery job, which queries and resends with the SAME number.
 import {
   BusinessError,
-  CertificateError,
-  ConfigError,
   mchBillno,
   partnerTradeNo,
-  RequestValidationError,
+  raisedBeforeSending,
   type WechatPay,
   WechatPayError,
 } from '@wxpay/sdk';
@@ -203,10 +201,7 @@ async function settleError(
     return keepTrying(ctx, row, `${(error as Error).message}`);
   }
   const body = error.rawBody ?? `${error.code}: ${error.message}`;
-  const notSent =
-    error instanceof RequestValidationError ||
-    error instanceof CertificateError ||
-    error instanceof ConfigError;
+  const notSent = raisedBeforeSending(error);
   const earlierTryMayHavePaid = error.earlierAttemptUnknown;
   const definitive =
     step === 'send' &&

@@ -2,11 +2,9 @@
 // out_refund_no, retrieve, list, cancel while WeChat has not accepted it, and apply WeChat's verdict.
 import {
   BusinessError,
-  CertificateError,
-  ConfigError,
   ProtocolError,
   type RefundQueryReply,
-  RequestValidationError,
+  raisedBeforeSending,
   UNKNOWN_OUTCOME_CODES,
   WechatPayError,
 } from '@wxpay/sdk';
@@ -273,12 +271,7 @@ async function markAccepted(
  */
 function thisTryRefused(error: WechatPayError): boolean {
   if (error instanceof BusinessError) return !UNKNOWN_OUTCOME_CODES.has(error.errCode) && !error.rateLimited;
-  return (
-    error instanceof ProtocolError ||
-    error instanceof RequestValidationError ||
-    error instanceof CertificateError ||
-    error instanceof ConfigError
-  );
+  return error instanceof ProtocolError || raisedBeforeSending(error);
 }
 
 /**
