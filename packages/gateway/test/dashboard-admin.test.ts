@@ -1,7 +1,7 @@
 // API-key revocation (migration 006) and the CSRF check of the dashboard's new forms (API keys, webhook retry).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CompiledQuery, createQueryId, type RootOperationNode, sql } from 'kysely';
+import { sql } from 'kysely';
 import { authenticate, createApiKeyRecord, hashApiKey } from '../src/domain/accounts.ts';
 import { revokeApiKey } from '../src/domain/api-keys.ts';
 import { listPayments } from '../src/domain/dashboard-queries.ts';
@@ -9,6 +9,7 @@ import { findDashboardSession, startDashboardSession } from '../src/domain/dashb
 import type { ApiError } from '../src/domain/errors.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type Harness, startHarness } from './support/harness.ts';
+import { sqlitePlans } from './support/query-plan.ts';
 
 for (const kind of DATABASE_KINDS) {
   describe(`API keys and dashboard forms on ${kind}`, () => {
@@ -132,15 +133,6 @@ describe('the dashboard list on SQLite', () => {
   test('a deep keyset page walks the account/created index in order, with no sort of the rows past the cursor', async () => {
     const first = await h.api('POST', '/v1/payment_intents', { amount: 100, currency: 'CNY' });
     await h.api('POST', '/v1/payment_intents', { amount: 200, currency: 'CNY' });
-    const nodes: RootOperationNode[] = [];
-    const db = h.gateway.ctx.db.withPlugin({
-      transformQuery: ({ node }) => {
-        nodes.push(node);
-        return node;
-      },
-      transformResult: async ({ result }) => result,
-    });
-    const ctx = { ...h.gateway.ctx, db };
     const auth = { accountId: h.accountId, livemode: false };
     // With statistics (as a long-lived database has them) SQLite otherwise prefers an OR of two searches and a sort.
     await sql`ANALYZE`.execute(h.gateway.ctx.db);
@@ -149,13 +141,10 @@ describe('the dashboard list on SQLite', () => {
       { starting_after: first.body.id },
       { status: 'succeeded', ending_before: first.body.id },
     ]) {
-      nodes.length = 0;
-      await listPayments(ctx, auth, filters);
-      const compiled = db.getExecutor().compileQuery(nodes[nodes.length - 1]!, createQueryId());
-      const plan = await h.gateway.ctx.db.executeQuery<{ detail: string }>(
-        CompiledQuery.raw(`EXPLAIN QUERY PLAN ${compiled.sql}`, [...compiled.parameters]),
+      const plans = await sqlitePlans(h.gateway.ctx.db, (db) =>
+        listPayments({ ...h.gateway.ctx, db }, auth, filters),
       );
-      const text = plan.rows.map((r) => r.detail).join('; ');
+      const text = plans.at(-1)!;
       assert.match(text, /USING INDEX payment_intents_account_created/, JSON.stringify(filters));
       assert.doesNotMatch(text, /TEMP B-TREE|MULTI-INDEX/, `${JSON.stringify(filters)}: ${text}`);
       // A cursor page starts at the cursor in the index instead of walking down to it from the newest row.

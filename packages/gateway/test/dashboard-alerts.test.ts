@@ -2,13 +2,14 @@
 // only the account's own in its mode, read from their own index.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CompiledQuery, createQueryId, type RootOperationNode, sql } from 'kysely';
+import { sql } from 'kysely';
 import { ALERT_TYPES, type Alert, recentAlerts } from '../src/domain/alerts.ts';
 import { startDashboardSession } from '../src/domain/dashboard-sessions.ts';
 import { recordEvent } from '../src/domain/events.ts';
 import { alertsSection } from '../src/web/dashboard/views.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type Harness, notifyXml, startHarness } from './support/harness.ts';
+import { sqlitePlans } from './support/query-plan.ts';
 
 for (const kind of DATABASE_KINDS) {
   describe(`dashboard alerts on ${kind}`, () => {
@@ -156,22 +157,12 @@ describe('the alerts query on SQLite', () => {
   after(async () => h?.close());
 
   test('reads the newest alerts from their own index in order, with no sort and no search of the events', async () => {
-    const nodes: RootOperationNode[] = [];
-    const db = h.gateway.ctx.db.withPlugin({
-      transformQuery: ({ node }) => {
-        nodes.push(node);
-        return node;
-      },
-      transformResult: async ({ result }) => result,
-    });
     await sql`ANALYZE`.execute(h.gateway.ctx.db);
-    await recentAlerts({ ...h.gateway.ctx, db }, { accountId: h.accountId, livemode: false });
-    assert.equal(nodes.length, 1);
-    const compiled = db.getExecutor().compileQuery(nodes[0]!, createQueryId());
-    const plan = await h.gateway.ctx.db.executeQuery<{ detail: string }>(
-      CompiledQuery.raw(`EXPLAIN QUERY PLAN ${compiled.sql}`, [...compiled.parameters]),
+    const plans = await sqlitePlans(h.gateway.ctx.db, (db) =>
+      recentAlerts({ ...h.gateway.ctx, db }, { accountId: h.accountId, livemode: false }),
     );
-    const text = plan.rows.map((r) => r.detail).join('; ');
+    assert.equal(plans.length, 1);
+    const text = plans[0]!;
     assert.match(
       text,
       /SEARCH event_alerts USING (COVERING )?INDEX event_alerts_account_created \(account_id=\? AND livemode=\?\)/,
