@@ -1,5 +1,6 @@
 // Migration 013: the `deal` view again, now reporting status 1 (paid) for a canceled intent that WeChat reports
-// paid. SQLite has no CREATE OR REPLACE VIEW, so the view is dropped and created in one migration.
+// paid (dealViewQuery's canceledButPaidIsPaid; migration 005 keeps building the view it built). SQLite has no
+// CREATE OR REPLACE VIEW, so the view is dropped and created in one migration.
 import type { Kysely, Migration } from 'kysely';
 import { dealViewQuery, viewDialectOf } from './migration-deal-view.js';
 
@@ -8,7 +9,7 @@ export const dealViewPaidMigration: Migration = {
     await db.schema.dropView('deal').execute();
     await db.schema
       .createView('deal')
-      .as(dealViewQuery(db, viewDialectOf(db)))
+      .as(dealViewQuery(db, viewDialectOf(db), true))
       .execute();
   },
   async down() {

@@ -46,8 +46,13 @@ const DIALECT_SQL: Record<
   },
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: the view is built before the typed schema exists
-export function dealViewQuery(db: Kysely<any>, dialect: ViewDialect) {
+export function dealViewQuery(
+  // biome-ignore lint/suspicious/noExplicitAny: the view is built before the typed schema exists
+  db: Kysely<any>,
+  dialect: ViewDialect,
+  /** Migration 013 on: a canceled intent WeChat reports paid (transaction_id recorded) is status 1. */
+  canceledButPaidIsPaid: boolean,
+) {
   const d = DIALECT_SQL[dialect];
   const latest = (kind: string) =>
     db
@@ -72,9 +77,12 @@ export function dealViewQuery(db: Kysely<any>, dialect: ViewDialect) {
       // and alerted as payment_intent.wechat_status_conflict) is paid, as the old service's status would say.
       eb
         .case()
-        .when('pi.status', '=', sql.lit('succeeded'))
-        .then(sql.lit(1))
-        .when('pi.wechat_transaction_id', 'is not', null)
+        .when(
+          eb.or([
+            eb('pi.status', '=', sql.lit('succeeded')),
+            ...(canceledButPaidIsPaid ? [eb('pi.wechat_transaction_id', 'is not', null)] : []),
+          ]),
+        )
         .then(sql.lit(1))
         .when('pi.status', '=', sql.lit('canceled'))
         .then(sql.lit(2))
@@ -109,7 +117,7 @@ export const dealViewMigration: Migration = {
       .execute();
     await db.schema
       .createView('deal')
-      .as(dealViewQuery(db, viewDialectOf(db)))
+      .as(dealViewQuery(db, viewDialectOf(db), false))
       .execute();
   },
   async down(db: Kysely<unknown>) {
