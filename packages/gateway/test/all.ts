@@ -33,3 +33,4 @@ import './webhook-lease.test.ts';
 import './dev-restart.test.ts';
 import './job-fairness.test.ts';
 import './intent-recovery.test.ts';
+import './payment-retry.test.ts';

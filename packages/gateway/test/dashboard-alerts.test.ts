@@ -133,14 +133,16 @@ describe('alert texts', () => {
       ),
       alert('payment_intent.notify_rejected', { reason: 'amount_mismatch', source: 'orderquery' }),
       alert('checkout.session.completed_after_expiry', { checkout_session: 'cs_test_1' }),
+      alert('payment_intent.wechat_status_conflict', { retired_out_trade_no: 'AbC123_2' }),
     ]);
+    assert.match(html, /order AbC123_2 as paid, which it had said failed .*: the payer may have paid twice/);
     assert.match(html, /Checkout session cs_test_1 was paid after it expired, and is now complete/);
     assert.match(html, /refund re_1 as succeeded, which is failed here: the payer got the money back/);
     assert.match(html, /canceled here as paid: the payer was charged\. Refund it/);
     assert.match(html, /order this account does not have \(&lt;b&gt;x\)/);
     assert.match(html, /WeChat \(orderquery\) reported another amount/);
     assert.match(html, /<time>2026-11-22 12:00<\/time>/, 'China Standard Time');
-    assert.equal(html.match(/href="\/dashboard\/payments\/pi_1"/g)?.length, 4);
+    assert.equal(html.match(/href="\/dashboard\/payments\/pi_1"/g)?.length, 5);
   });
 
   test('every alert type has its own text', () => {

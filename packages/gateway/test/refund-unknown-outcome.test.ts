@@ -5,43 +5,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Merchant } from '@wxpay/sandbox';
 import { buildXml, encryptReqInfo, nonce, WechatPay } from '@wxpay/sdk';
-import type { ServiceContext } from '../src/domain/context.ts';
 import { sendRefund } from '../src/domain/refunds.ts';
 import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
 import type { Json } from './support/api-client.ts';
 import { DATABASE_KINDS, type DatabaseKind } from './support/databases.ts';
 import { openid, type PayoutWorld, redpackBody, startPayoutWorld } from './support/payout-sandbox.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
-import { startWechatProxy, type WechatProxy } from './support/wechat-proxy.ts';
+import { startWechatProxy, viaProxy, type WechatProxy } from './support/wechat-proxy.ts';
 
 const WECHAT_TIMEOUT_MS = 2000;
 const REFUND_QPS = 150;
-
-/** Runs `run` with the gateway's WeChat calls going through `proxy`, then goes direct again. */
-async function viaProxy<T>(
-  ctx: ServiceContext,
-  proxy: WechatProxy,
-  merchant: Merchant,
-  timeoutMs: number,
-  run: () => Promise<T>,
-): Promise<T> {
-  const direct = ctx.wechat;
-  const client = new WechatPay({
-    appid: merchant.appid,
-    mchId: merchant.mchId,
-    key: merchant.key,
-    baseUrl: proxy.url,
-    timeoutMs,
-    clientCert: { pfx: merchant.pfx, passphrase: merchant.passphrase },
-  });
-  ctx.wechat = () => client;
-  try {
-    return await run();
-  } finally {
-    ctx.wechat = direct;
-    await client.close();
-  }
-}
 
 /** return_code FAIL, as WeChat answers a call it could not process (unsigned). */
 const returnCodeFail = (msg: string) => buildXml({ return_code: 'FAIL', return_msg: msg });

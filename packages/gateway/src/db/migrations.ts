@@ -12,6 +12,7 @@ import { fanoutCursorMigration } from './migration-fanout-cursor.js';
 import { idempotencyObjectMigration } from './migration-idempotency-object.js';
 import { payoutsMigration } from './migration-payouts.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
+import { retiredOrdersMigration } from './migration-retired-orders.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': {
@@ -149,6 +150,7 @@ const migrations: Record<string, Migration> = {
   '011_event_alerts': eventAlertsMigration,
   '012_close_backoff': closeBackoffMigration,
   '013_deal_view_paid': dealViewPaidMigration,
+  '014_retired_orders': retiredOrdersMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

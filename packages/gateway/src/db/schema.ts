@@ -97,6 +97,21 @@ export interface EventsTable {
   idempotency_key: string | null;
 }
 
+/** An order number an intent gave up when a failed payment was confirmed again (migration 014). */
+export interface RetiredOrdersTable {
+  out_trade_no: string;
+  intent_id: string;
+  account_id: string;
+  trade_type: string | null;
+  /** When that order was placed at WeChat. */
+  ordered_at: number | null;
+  /** What orderquery said of it when it was given up (PAYERROR). */
+  trade_state: string;
+  retired: number;
+  /** Set, once, if WeChat ever reports this order paid after all (an alert: the payer may have paid twice). */
+  transaction_id: string | null;
+}
+
 /** An alert among the events (see domain/alerts.ts), written in the event's transaction. */
 export interface EventAlertsTable {
   event_id: string;
@@ -129,6 +144,7 @@ export interface Database extends RefundsWebhooksTables, PayoutTables, CheckoutT
   api_keys: ApiKeysTable;
   payment_intents: PaymentIntentsTable;
   wechat_payloads: WechatPayloadsTable;
+  payment_intent_retired_orders: RetiredOrdersTable;
   events: EventsTable;
   event_alerts: EventAlertsTable;
   idempotency_keys: IdempotencyKeysTable;

@@ -4,6 +4,7 @@ import type { IntentRow } from '../db/schema.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import { amountMatches } from './reconcile.js';
+import { alertRetiredOrderPaid, intentOfRetiredOrder } from './retired-orders.js';
 import { markIntentSucceeded, recordPayload } from './transitions.js';
 
 export interface NotifyOutcome {
@@ -59,29 +60,38 @@ export async function handlePaymentNotify(
     ctx.log.warn({ account: accountId }, 'payment notify for an unknown account');
     return { accepted: false, message: 'unknown account' };
   }
-  const findIntent = (outTradeNo: string | undefined) =>
-    outTradeNo
-      ? ctx.db
-          .selectFrom('payment_intents')
-          .selectAll()
-          .where('account_id', '=', accountId)
-          .where('out_trade_no', '=', outTradeNo)
-          .executeTakeFirst()
-      : Promise.resolve(undefined);
+  /** The intent whose current order `outTradeNo` is, or (retired: true) one that gave that number up. */
+  const findIntent = async (
+    outTradeNo: string | undefined,
+  ): Promise<{ intent: IntentRow; retired: boolean } | undefined> => {
+    if (!outTradeNo) return undefined;
+    const current = await ctx.db
+      .selectFrom('payment_intents')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('out_trade_no', '=', outTradeNo)
+      .executeTakeFirst();
+    if (current) return { intent: current, retired: false };
+    const gaveUp = await intentOfRetiredOrder(ctx.db, accountId, outTradeNo);
+    return gaveUp && { intent: gaveUp, retired: true };
+  };
 
   let notify: PaymentNotify;
   try {
     // Verifies the signature on the exact bytes, and that appid and mch_id are this account's.
     notify = parsePaymentNotify(rawBody, merchantIdentity(account));
   } catch (error) {
-    const intent = await findIntent(unverifiedOutTradeNo(rawBody));
-    return reject(ctx, accountId, intent, 'signature_invalid', rawBody, { error: (error as Error).message });
+    const found = await findIntent(unverifiedOutTradeNo(rawBody));
+    return reject(ctx, accountId, found?.intent, 'signature_invalid', rawBody, {
+      error: (error as Error).message,
+    });
   }
-  const intent = await findIntent(notify.out_trade_no);
-  if (!intent)
+  const found = await findIntent(notify.out_trade_no);
+  if (!found)
     return reject(ctx, accountId, undefined, 'unknown_out_trade_no', rawBody, {
       out_trade_no: notify.out_trade_no,
     });
+  const { intent, retired } = found;
   if (notify.return_code !== 'SUCCESS' || notify.result_code !== 'SUCCESS') {
     await recordPayload(ctx.db, intent.id, 'notify', rawBody.toString('utf8'), ctx.now());
     return { accepted: true, message: 'OK', intentId: intent.id };
@@ -91,6 +101,12 @@ export async function handlePaymentNotify(
       expected: { total_fee: String(intent.amount), fee_type: intent.currency },
       received: { total_fee: notify.total_fee, fee_type: notify.fee_type ?? 'CNY' },
     });
+  }
+  if (retired) {
+    // An order the intent gave up after WeChat said it failed: its payment is alerted, never applied.
+    await recordPayload(ctx.db, intent.id, 'notify', rawBody.toString('utf8'), ctx.now());
+    await alertRetiredOrderPaid(ctx, intent, notify.out_trade_no, notify, 'notify');
+    return { accepted: true, message: 'OK', intentId: intent.id };
   }
   // Conditional: a duplicate notify updates no row and writes no event, and is still acknowledged; one for an
   // intent we canceled is recorded on it and alerted once.

@@ -10,7 +10,7 @@ import {
   WechatPayError,
 } from '@wxpay/sdk';
 import { insertRow } from '../db/insert-row.js';
-import type { AccountRow, IntentRow } from '../db/schema.js';
+import type { AccountRow, Db, IntentRow } from '../db/schema.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
 import { ApiError, notFound } from './errors.js';
 import { recordEvent } from './events.js';
@@ -28,6 +28,7 @@ import {
   queryOrder,
   recordAmountMismatch,
 } from './reconcile.js';
+import { nextOrderNumber, retireOrder } from './retired-orders.js';
 import { canApply, isOpen, nextQueryAt } from './state.js';
 import { wechatTime } from './time.js';
 import {
@@ -339,6 +340,8 @@ function confirmFields(
             intent.expires_at,
           ),
     confirming_until: lease,
+    // As Stripe's last_payment_error: the failure of the previous confirm, cleared by the next.
+    payment_failed: null,
     updated: now,
   } satisfies Partial<IntentRow>;
 }
@@ -349,23 +352,46 @@ export async function confirmIntent(
   id: string,
   input: ConfirmInput,
 ): Promise<IntentView> {
-  const intent = await loadIntent(ctx, auth, id);
+  let intent = await loadIntent(ctx, auth, id);
   const plan = planConfirm(intent, input);
   const account = await loadAccount(ctx, intent.account_id);
   checkAppId(plan, account);
+  let retiring: string | undefined;
+  if (intent.payment_failed !== null && intent.ordered_at !== null) {
+    ({ intent, retiring } = await afterFailedPayment(ctx, intent));
+    if (!canApply('require_action', intent.status)) throw unexpectedState(intent, 'confirm');
+  }
   const now = ctx.now();
   // One confirm at a time calls WeChat: the lease outlasts the client's whole call (retries included), and only
   // the caller whose conditional UPDATE takes it sends; a concurrent confirm is refused with a 409.
   const lease = now + wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
   // Store the terminal and the order time before the call: if the reply is lost, the follow-up job queries it.
-  const fields = confirmFields(ctx, intent, plan, input, now, lease);
-  const stored = await ctx.db
-    .updateTable('payment_intents')
-    .set(fields)
-    .where('id', '=', id)
-    .where('status', '=', intent.status)
-    .where((eb) => eb.or([eb('confirming_until', 'is', null), eb('confirming_until', '<=', now)]))
-    .executeTakeFirst();
+  // A retired number's order is replaced by a new one, placed now, of which nothing is known yet.
+  const fields = retiring
+    ? {
+        ...confirmFields(ctx, { ...intent, ordered_at: null }, plan, input, now, lease),
+        out_trade_no: nextOrderNumber(intent.out_trade_no),
+        wechat_prepay_id: null,
+        query_count: 0,
+        next_action: null,
+      }
+    : confirmFields(ctx, intent, plan, input, now, lease);
+  const takeLease = (db: Db) =>
+    db
+      .updateTable('payment_intents')
+      .set(fields)
+      .where('id', '=', id)
+      .where('status', '=', intent.status)
+      .where('out_trade_no', '=', intent.out_trade_no)
+      .where((eb) => eb.or([eb('confirming_until', 'is', null), eb('confirming_until', '<=', now)]))
+      .executeTakeFirst();
+  const stored = retiring
+    ? await ctx.db.transaction().execute(async (trx) => {
+        const taken = await takeLease(trx);
+        if (Number(taken.numUpdatedRows) === 1) await retireOrder(trx, intent, retiring, now);
+        return taken;
+      })
+    : await takeLease(ctx.db);
   if (Number(stored.numUpdatedRows) !== 1)
     throw new ApiError(
       409,
@@ -703,6 +729,36 @@ export async function cancelIntent(
   }
   if (row.status === 'succeeded') throw unexpectedState(row, 'cancel');
   return intentView(row);
+}
+
+/**
+ * Before a failed payment is confirmed again: WeChat refuses a second order on the number of a failed one
+ * (OUT_TRADE_NO_USED), so orderquery is asked how the intent's order ended. PAYERROR gives the number up (`retiring`
+ * is what WeChat said) for a new one; no order at WeChat, or one still open, keeps it. queryOrder applies what it
+ * hears, so a payment that landed after all leaves the intent succeeded (and no longer confirmable). When WeChat
+ * cannot be asked, nothing is placed: the confirm is refused, to be retried.
+ */
+async function afterFailedPayment(
+  ctx: ServiceContext,
+  intent: IntentRow,
+): Promise<{ intent: IntentRow; retiring: string | undefined }> {
+  let queried: Awaited<ReturnType<typeof queryOrder>>;
+  try {
+    queried = await queryOrder(ctx, intent);
+  } catch (error) {
+    if (!(error instanceof WechatPayError)) throw error;
+    throw new ApiError(
+      502,
+      'wechat_error',
+      `wechat_${error.code.toLowerCase()}`,
+      `WeChat could not be asked how this PaymentIntent's failed order ended (${error.message}), so no new ` +
+        'order was placed; confirm again.',
+      undefined,
+      error.reply,
+    );
+  }
+  const retiring = queried.tradeState === 'PAYERROR' ? queried.tradeState : undefined;
+  return { intent: queried.intent, retiring };
 }
 
 /**

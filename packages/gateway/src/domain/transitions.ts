@@ -6,6 +6,7 @@ import type { ServiceContext } from './context.js';
 import { recordEventAbout } from './events.js';
 import { newId } from './ids.js';
 import { intentView } from './intent-view.js';
+import { alertRetiredOrderPaid } from './retired-orders.js';
 import { allowedFrom, eventTypeFor, type IntentAction, targetOf } from './state.js';
 
 export type PayloadKind =
@@ -45,6 +46,15 @@ export function confirmLeaseFree(now: number): IntentCondition {
  */
 export function confirmLeaseAbandoned(now: number): IntentCondition {
   return (eb) => eb.and([eb('confirming_until', 'is not', null), eb('confirming_until', '<=', now)]);
+}
+
+/**
+ * The intent still orders under `outTradeNo`. What WeChat says of an order applies to the intent only while that
+ * order is the intent's: a failed payment confirmed again gives its number up for a new one (retired-orders.ts),
+ * and a late answer about the old order must not move the new one.
+ */
+export function stillOrdering(outTradeNo: string): IntentCondition {
+  return (eb) => eb('out_trade_no', '=', outTradeNo);
 }
 
 /** The order was never sent: no confirm stored its order time (and so none took the lease). */
@@ -114,8 +124,9 @@ export interface PaidOrder {
 
 /**
  * Marks an intent paid. Only verified WeChat results call this: a notify, an orderquery reply or a signed micropay
- * reply. Returns the succeeded row, or undefined when nothing changed: already succeeded (a duplicate), or
- * canceled, which WeChat contradicts; that payment is recorded and alerted (alertPaidAfterCancel).
+ * reply, about the order `intent` was read with. Returns the succeeded row, or undefined when nothing changed:
+ * already succeeded (a duplicate); canceled, which WeChat contradicts, so that payment is recorded and alerted
+ * (alertPaidAfterCancel); or the order was given up since, a contradiction too (alertRetiredOrderPaid).
  */
 export async function markIntentSucceeded(
   ctx: ServiceContext,
@@ -131,8 +142,12 @@ export async function markIntentSucceeded(
       next_action: null,
     },
     payload,
+    only: stillOrdering(intent.out_trade_no),
   });
-  if (!succeeded) await alertPaidAfterCancel(ctx, intent.id, paid, payload.kind);
+  if (!succeeded) {
+    await alertPaidAfterCancel(ctx, intent, paid, payload.kind);
+    await alertRetiredOrderPaid(ctx, intent, intent.out_trade_no, paid, payload.kind);
+  }
   return succeeded;
 }
 
@@ -144,10 +159,11 @@ export async function markIntentSucceeded(
  */
 async function alertPaidAfterCancel(
   ctx: ServiceContext,
-  intentId: string,
+  intent: IntentRow,
   paid: PaidOrder,
   source: PayloadKind,
 ): Promise<void> {
+  const intentId = intent.id;
   const now = ctx.now();
   const alerted = await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
@@ -156,6 +172,7 @@ async function alertPaidAfterCancel(
       .where('id', '=', intentId)
       .where('status', '=', 'canceled')
       .where('wechat_transaction_id', 'is', null)
+      .where(stillOrdering(intent.out_trade_no))
       .returningAll()
       .executeTakeFirst();
     if (!row) return undefined;
@@ -189,10 +206,11 @@ export function markPaymentFailed(
   return transition(ctx, intent.id, 'fail', {
     patch: { payment_failed: JSON.stringify(failure), next_query_at: null, next_action: null },
     payload,
+    only: stillOrdering(intent.out_trade_no),
   });
 }
 
-/** Cancels; `only` adds what the row must still be (see TransitionOptions). */
+/** Cancels, while the intent still orders under the number it was read with; `only` adds what else it must be. */
 export function markIntentCanceled(
   ctx: ServiceContext,
   intent: IntentRow,
@@ -200,9 +218,10 @@ export function markIntentCanceled(
   payload?: { kind: PayloadKind; body: string },
   only?: IntentCondition,
 ): Promise<IntentRow | undefined> {
+  const sameOrder = stillOrdering(intent.out_trade_no);
   return transition(ctx, intent.id, 'cancel', {
     patch: { cancellation_reason: reason, next_query_at: null, close_at: null, next_action: null },
     payload,
-    only,
+    only: only ? (eb) => eb.and([sameOrder(eb), only(eb)]) : sameOrder,
   });
 }

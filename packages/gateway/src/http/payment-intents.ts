@@ -141,7 +141,8 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
     {
       schema: {
         tags: ['payment_intents'],
-        summary: 'Confirm a PaymentIntent',
+        summary:
+          'Confirm a PaymentIntent (again after a failed payment: a new out_trade_no once WeChat reports the old order PAYERROR)',
         params: IdParams,
         body: Type.Optional(ConfirmBody),
         response: ok,

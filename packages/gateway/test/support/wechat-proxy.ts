@@ -1,17 +1,21 @@
 // A plain-HTTP stand-in for WeChat's host that forwards each call, byte for byte, to the sandbox over mutual TLS,
 // and can lose a reply after the sandbox acted or answer in WeChat's place: the faults the sandbox cannot make
-// (a refusal on the SDK's resend of a payout, a return_code FAIL after a refund landed).
+// (a refusal on the SDK's resend of a payout, a return_code FAIL after a refund landed), or pass a call on with
+// extra headers (the sandbox's Wechatpay-Negative-Test, which no SDK call sends).
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Merchant, Sandbox } from '@wxpay/sandbox';
+import { WechatPay } from '@wxpay/sdk';
+import type { ServiceContext } from '../../src/domain/context.ts';
 
 /**
  * What the proxy does with one call: pass it on; pass it on and then cut the connection without answering
- * (WeChat acted, the reply is lost); or answer `body` itself without passing the call on.
+ * (WeChat acted, the reply is lost); answer `body` itself without passing the call on; or pass it on with
+ * these headers added.
  */
-export type ProxyStep = 'forward' | 'lose_reply' | { answer: string };
+export type ProxyStep = 'forward' | 'lose_reply' | { answer: string } | { headers: Record<string, string> };
 
 export interface WechatProxy {
   /** Use as the WeChat base URL (http://127.0.0.1:port). */
@@ -28,13 +32,17 @@ export interface WechatProxy {
 export async function startWechatProxy(sandbox: Sandbox, merchant: Merchant): Promise<WechatProxy> {
   const plans = new Map<string, ProxyStep[]>();
   const calls: string[] = [];
-  const forward = (path: string, body: Buffer) =>
+  const forward = (path: string, body: Buffer, extraHeaders: Record<string, string> = {}) =>
     new Promise<{ status: number; type: string; body: Buffer }>((resolve, reject) => {
       const upstream = request(
         `${sandbox.url}${path}`,
         {
           method: 'POST',
-          headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': body.length },
+          headers: {
+            'content-type': 'text/xml; charset=utf-8',
+            'content-length': body.length,
+            ...extraHeaders,
+          },
           ca: sandbox.caCert,
           pfx: merchant.pfx,
           passphrase: merchant.passphrase,
@@ -63,12 +71,12 @@ export async function startWechatProxy(sandbox: Sandbox, merchant: Merchant): Pr
     const path = (req.url ?? '/').split('?')[0]!;
     calls.push(path);
     const step = plans.get(path)?.shift() ?? 'forward';
-    if (typeof step === 'object') {
+    if (typeof step === 'object' && 'answer' in step) {
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(step.answer);
       return;
     }
     try {
-      const reply = await forward(path, Buffer.concat(chunks));
+      const reply = await forward(path, Buffer.concat(chunks), typeof step === 'object' ? step.headers : {});
       if (step === 'lose_reply') {
         res.socket?.destroy();
         return;
@@ -94,4 +102,30 @@ export async function startWechatProxy(sandbox: Sandbox, merchant: Merchant): Pr
       await once(server, 'close');
     },
   };
+}
+
+/** Runs `run` with the gateway's WeChat calls going through `proxy`, then goes direct again. */
+export async function viaProxy<T>(
+  ctx: ServiceContext,
+  proxy: WechatProxy,
+  merchant: Merchant,
+  timeoutMs: number,
+  run: () => Promise<T>,
+): Promise<T> {
+  const direct = ctx.wechat;
+  const client = new WechatPay({
+    appid: merchant.appid,
+    mchId: merchant.mchId,
+    key: merchant.key,
+    baseUrl: proxy.url,
+    timeoutMs,
+    clientCert: { pfx: merchant.pfx, passphrase: merchant.passphrase },
+  });
+  ctx.wechat = () => client;
+  try {
+    return await run();
+  } finally {
+    ctx.wechat = direct;
+    await client.close();
+  }
 }

@@ -56,6 +56,8 @@ function alertText({ type, data, refund }: Alert): string {
       return 'A payment notify failed its signature check and was refused. If it keeps happening, check the APIv2 key, or someone is forging notifies.';
     }
     case 'payment_intent.wechat_status_conflict':
+      if (data.retired_out_trade_no)
+        return `WeChat reports order ${String(data.retired_out_trade_no)} as paid, which it had said failed and this payment replaced with a new order: the payer may have paid twice. Check both orders in WeChat's merchant platform and refund the one not needed there.`;
       return 'WeChat reports a payment canceled here as paid: the payer was charged. Refund it, or fulfil the order.';
     case 'checkout.session.completed_after_expiry':
       return `Checkout session ${String(data.checkout_session ?? '')} was paid after it expired, and is now complete. Fulfil the order, or refund the payment.`;

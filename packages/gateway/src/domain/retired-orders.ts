@@ -1,0 +1,93 @@
+// Order numbers an intent gives up. WeChat refuses a second order on the out_trade_no of one that failed
+// (OUT_TRADE_NO_USED), so a failed payment confirmed again is ordered under a number of its own: the intent's
+// row holds its current number, and every number it gave up is kept in payment_intent_retired_orders, so that a
+// notify naming one still finds its intent.
+import { insertRow } from '../db/insert-row.js';
+import type { Db, IntentRow } from '../db/schema.js';
+import type { ServiceContext } from './context.js';
+import { recordEventAbout } from './events.js';
+import type { PaidOrder } from './transitions.js';
+
+/**
+ * The number after `current`: the intent's first number is 24 characters of its id (letters and digits only),
+ * the next ones add `_2`, `_3`…, so they stay unique, within WeChat's 32 characters and its alphabet.
+ */
+export function nextOrderNumber(current: string): string {
+  const numbered = /^([0-9A-Za-z]+)_(\d+)$/.exec(current);
+  return numbered ? `${numbered[1]}_${Number(numbered[2]) + 1}` : `${current}_2`;
+}
+
+/** Keeps the number `intent` gives up, with what WeChat last said of its order; in the confirm's transaction. */
+export async function retireOrder(db: Db, intent: IntentRow, tradeState: string, now: number): Promise<void> {
+  await insertRow(db, 'payment_intent_retired_orders', {
+    out_trade_no: intent.out_trade_no,
+    intent_id: intent.id,
+    account_id: intent.account_id,
+    trade_type: intent.trade_type,
+    ordered_at: intent.ordered_at,
+    trade_state: tradeState,
+    retired: now,
+    transaction_id: null,
+  });
+}
+
+/** The intent that gave up `outTradeNo`, if one of the account's did. */
+export function intentOfRetiredOrder(
+  db: Db,
+  accountId: string,
+  outTradeNo: string,
+): Promise<IntentRow | undefined> {
+  return db
+    .selectFrom('payment_intent_retired_orders')
+    .innerJoin('payment_intents', 'payment_intents.id', 'payment_intent_retired_orders.intent_id')
+    .selectAll('payment_intents')
+    .where('payment_intent_retired_orders.account_id', '=', accountId)
+    .where('payment_intent_retired_orders.out_trade_no', '=', outTradeNo)
+    .executeTakeFirst();
+}
+
+/**
+ * WeChat reports paid an order the intent gave up after WeChat had said it failed: the payer may have paid twice
+ * (that order and the one that replaced it). Nothing about the intent changes; the payment is recorded on the
+ * retired order, once, with a payment_intent.wechat_status_conflict alert, for the merchant to refund the payment
+ * not needed in WeChat's merchant platform.
+ */
+export async function alertRetiredOrderPaid(
+  ctx: ServiceContext,
+  intent: IntentRow,
+  outTradeNo: string,
+  paid: PaidOrder,
+  source: string,
+): Promise<void> {
+  const now = ctx.now();
+  const alerted = await ctx.db.transaction().execute(async (trx) => {
+    const recorded = await trx
+      .updateTable('payment_intent_retired_orders')
+      .set({ transaction_id: paid.transaction_id ?? '' })
+      .where('out_trade_no', '=', outTradeNo)
+      .where('intent_id', '=', intent.id)
+      .where('transaction_id', 'is', null)
+      .executeTakeFirst();
+    if (Number(recorded.numUpdatedRows) !== 1) return false;
+    await recordEventAbout(
+      trx,
+      intent,
+      'payment_intent.wechat_status_conflict',
+      {
+        wechat_trade_state: paid.trade_state ?? 'SUCCESS',
+        retired_out_trade_no: outTradeNo,
+        transaction_id: paid.transaction_id,
+        total_fee: paid.total_fee,
+        fee_type: paid.fee_type ?? 'CNY',
+        source,
+      },
+      now,
+    );
+    return true;
+  });
+  if (alerted)
+    ctx.log.warn(
+      { intent: intent.id, out_trade_no: outTradeNo, source },
+      'WeChat reports paid an order this intent gave up after it failed',
+    );
+}

@@ -1,0 +1,332 @@
+// A payment that failed is confirmed again on the same PaymentIntent. WeChat refuses a second order on the number
+// of a failed one (OUT_TRADE_NO_USED), so the retry is ordered under a number of its own: paid once, refunded on
+// the order that was paid, and a notify naming the given-up number still finds its intent. Real sandbox, SQLite
+// and PostgreSQL.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Merchant } from '@wxpay/sandbox';
+import { buildXml, nonce, sign, WechatPay } from '@wxpay/sdk';
+import { queryIntent } from '../src/domain/reconcile.ts';
+import { markIntentCanceled, markIntentSucceeded } from '../src/domain/transitions.ts';
+import { eventsOf, type Json } from './support/api-client.ts';
+import { DATABASE_KINDS } from './support/databases.ts';
+import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
+import { startWechatProxy, viaProxy, type WechatProxy } from './support/wechat-proxy.ts';
+
+const web = { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } };
+const scanCode = { wechat_pay: { terminal_type: 'SCAN_CODE', client_ip: '203.0.113.9' } };
+
+for (const kind of DATABASE_KINDS) {
+  describe(`confirming a failed payment again, on ${kind}`, () => {
+    let s: SandboxGateway;
+    let merchant: Merchant;
+    let proxy: WechatProxy;
+    /** Asks the sandbox directly, as the merchant would in WeChat's merchant platform. */
+    let wechat: WechatPay;
+    before(async () => {
+      s = await startSandboxGateway(kind);
+      merchant = s.sandbox.merchants[0]!;
+      proxy = await startWechatProxy(s.sandbox, merchant);
+      wechat = new WechatPay({
+        appid: merchant.appid,
+        mchId: merchant.mchId,
+        key: merchant.key,
+        baseUrl: s.sandbox.url,
+        ca: s.sandbox.caCert,
+        clientCert: { pfx: merchant.pfx, passphrase: merchant.passphrase },
+      });
+    });
+    after(async () => {
+      await wechat?.close();
+      await proxy?.close();
+      await s?.close();
+    });
+
+    const paymentCode = () => ({
+      type: 'wechat_pay',
+      wechat_pay: { payment_code: s.sandbox.paymentCode().auth_code },
+    });
+    const payments = (outTradeNo: string) =>
+      s.sandbox.ledger(merchant.mchId).movements.filter((m) => m.kind === 'payment' && m.ref === outTradeNo);
+    const tradeState = async (outTradeNo: string) =>
+      (await wechat.orderQuery({ out_trade_no: outTradeNo })).trade_state;
+    const retiredRows = (intentId: string) =>
+      s.gateway.ctx.db
+        .selectFrom('payment_intent_retired_orders')
+        .selectAll()
+        .where('intent_id', '=', intentId)
+        .execute();
+
+    /** A WEB intent whose payer failed in WeChat (PAYERROR), as the gateway learns it from orderquery. */
+    async function failedQrPayment(amount: number): Promise<Json> {
+      const created = await s.api('POST', '/v1/payment_intents', {
+        amount,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: web,
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const failed = s.sandbox.pay(
+        { code_url: created.body.next_action.wechat_pay_display_qr_code.image_data_url },
+        { outcome: 'PAYERROR' },
+      );
+      assert.equal(failed.ok, true, JSON.stringify(failed));
+      const reported = await s.api('POST', `/v1/payment_intents/${created.body.id}/client_result`, {
+        err_msg: 'get_brand_wcpay_request:ok',
+      });
+      assert.equal(reported.status, 200, JSON.stringify(reported.body));
+      assert.equal(reported.body.status, 'requires_payment_method');
+      assert.equal(reported.body.payment_failed.code, 'PAYERROR');
+      return reported.body;
+    }
+
+    test('a QR payment the payer failed is paid on a new order, once, and refunded on that order', async () => {
+      const failed = await failedQrPayment(1234);
+      const first = failed.wechat_pay.out_trade_no;
+      const oldQr = failed.next_action;
+
+      const confirmed = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+      assert.equal(confirmed.body.status, 'requires_action');
+      assert.equal(confirmed.body.payment_failed, null, 'the next confirm clears the last failure');
+      const second = confirmed.body.wechat_pay.out_trade_no;
+      assert.equal(second, `${first}_2`);
+      assert.notDeepEqual(confirmed.body.next_action, oldQr);
+
+      const paid = s.sandbox.pay({
+        code_url: confirmed.body.next_action.wechat_pay_display_qr_code.image_data_url,
+      });
+      assert.equal(paid.ok, true, JSON.stringify(paid));
+      const succeeded = await waitFor('intent succeeded', async () => {
+        const { body } = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+        return body.status === 'succeeded' ? body : undefined;
+      });
+      assert.equal(succeeded.amount, 1234);
+      assert.equal(await tradeState(first), 'PAYERROR');
+      assert.equal(await tradeState(second), 'SUCCESS');
+      assert.equal(payments(first).length, 0);
+      assert.equal(payments(second).length, 1);
+      const retired = await retiredRows(failed.id);
+      assert.deepEqual(
+        retired.map((r) => [r.out_trade_no, r.trade_state, r.transaction_id]),
+        [[first, 'PAYERROR', null]],
+      );
+      const types = (await eventsOf(s.api, failed.id)).map((e) => e.type);
+      assert.equal(types.filter((t) => t === 'payment_intent.payment_failed').length, 1);
+      assert.equal(types.filter((t) => t === 'payment_intent.succeeded').length, 1);
+
+      const refund = await s.api('POST', '/v1/refunds', { payment_intent: failed.id, amount: 234 });
+      assert.equal(refund.status, 200, JSON.stringify(refund.body));
+      const refunded = await wechat.refundQuery({ out_trade_no: second });
+      assert.equal(refunded.refund_fee_0, '234');
+    });
+
+    test('a micropay WeChat failed is charged with the next payment code on a new order', async () => {
+      const created = await viaProxy(s.gateway.ctx, proxy, merchant, 5000, async () => {
+        proxy.plan('/pay/micropay', { headers: { 'Wechatpay-Negative-Test': 'MICROPAY_PAYERROR' } });
+        return s.api('POST', '/v1/payment_intents', {
+          amount: 880,
+          currency: 'CNY',
+          confirm: true,
+          payment_method_options: scanCode,
+          payment_method_data: paymentCode(),
+        });
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      assert.equal(created.body.status, 'requires_payment_method');
+      assert.equal(created.body.payment_failed.code, 'TRADE_ERROR');
+      const first = created.body.wechat_pay.out_trade_no;
+      assert.equal(await tradeState(first), 'PAYERROR');
+
+      const confirmed = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {
+        payment_method_options: scanCode,
+        payment_method_data: paymentCode(),
+      });
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+      assert.equal(confirmed.body.status, 'succeeded');
+      const second = confirmed.body.wechat_pay.out_trade_no;
+      assert.equal(second, `${first}_2`);
+      assert.equal(payments(second).length, 1);
+      assert.equal(payments(first).length, 0);
+    });
+
+    test('a failure twice over gives each retry its own number', async () => {
+      const failed = await failedQrPayment(500);
+      const first = failed.wechat_pay.out_trade_no;
+      const again = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      s.sandbox.pay(
+        { code_url: again.body.next_action.wechat_pay_display_qr_code.image_data_url },
+        { outcome: 'PAYERROR' },
+      );
+      const reported = await s.api('POST', `/v1/payment_intents/${failed.id}/client_result`, {
+        err_msg: 'get_brand_wcpay_request:ok',
+      });
+      assert.equal(reported.body.status, 'requires_payment_method');
+      const third = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.equal(third.status, 200, JSON.stringify(third.body));
+      assert.equal(third.body.wechat_pay.out_trade_no, `${first}_3`);
+      assert.deepEqual(
+        (await retiredRows(failed.id)).map((r) => r.out_trade_no).sort(),
+        [first, `${first}_2`].sort(),
+      );
+    });
+
+    test('an order WeChat never received keeps its number: nothing to give up', async () => {
+      // A payment code WeChat does not know: refused for good, and no order is created.
+      const created = await s.api('POST', '/v1/payment_intents', {
+        amount: 300,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: scanCode,
+        payment_method_data: { type: 'wechat_pay', wechat_pay: { payment_code: '134567890123456789' } },
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      assert.equal(created.body.payment_failed.code, 'AUTH_CODE_INVALID');
+      const first = created.body.wechat_pay.out_trade_no;
+      const confirmed = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {
+        payment_method_options: scanCode,
+        payment_method_data: paymentCode(),
+      });
+      assert.equal(confirmed.body.status, 'succeeded', JSON.stringify(confirmed.body));
+      assert.equal(confirmed.body.wechat_pay.out_trade_no, first);
+      assert.deepEqual(await retiredRows(created.body.id), []);
+    });
+
+    test('when WeChat cannot be asked how the failed order ended, no new order is placed', async () => {
+      const failed = await failedQrPayment(700);
+      const before = proxy.calls.length;
+      const answer = await viaProxy(s.gateway.ctx, proxy, merchant, 5000, async () => {
+        proxy.plan('/pay/orderquery', { answer: 'not xml' });
+        return s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, { payment_method_options: web });
+      });
+      assert.equal(answer.status, 502, JSON.stringify(answer.body));
+      assert.equal(answer.body.error.type, 'wechat_error');
+      assert.match(answer.body.error.message, /no new order was placed; confirm again/);
+      assert.deepEqual(proxy.calls.slice(before), ['/pay/orderquery']);
+      const row = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+      assert.equal(row.body.status, 'requires_payment_method');
+      assert.equal(row.body.wechat_pay.out_trade_no, failed.wechat_pay.out_trade_no);
+      assert.deepEqual(await retiredRows(failed.id), []);
+    });
+
+    test('two confirms racing after a failure place one new order', async () => {
+      const failed = await failedQrPayment(650);
+      const answers = await Promise.all(
+        [1, 2].map(() =>
+          s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, { payment_method_options: web }),
+        ),
+      );
+      // The loser is refused: 409 while the winner holds the lease, or 400 once it has moved the intent on.
+      const [won, lost] = answers.sort((a, b) => a.status - b.status);
+      assert.equal(won!.status, 200, JSON.stringify(answers.map((a) => a.body)));
+      assert.ok(
+        ['lock_timeout', 'payment_intent_unexpected_state'].includes(lost!.body.error?.code),
+        JSON.stringify(lost!.body),
+      );
+      assert.equal((await retiredRows(failed.id)).length, 1);
+      // The loser's orderquery of the old order (PAYERROR) does not touch the new one.
+      const now = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+      assert.equal(now.body.status, 'requires_action');
+      assert.equal(now.body.payment_failed, null);
+      const second = `${failed.wechat_pay.out_trade_no}_2`;
+      assert.equal(await tradeState(second), 'NOTPAY');
+      await assert.rejects(wechat.orderQuery({ out_trade_no: `${failed.wechat_pay.out_trade_no}_3` }), {
+        errCode: 'ORDERNOTEXIST',
+      });
+    });
+
+    test('a late answer about the given-up order moves nothing: a failure, a cancel or a payment of it', async () => {
+      const failed = await failedQrPayment(420);
+      const stale = await s.gateway.ctx.db
+        .selectFrom('payment_intents')
+        .selectAll()
+        .where('id', '=', failed.id)
+        .executeTakeFirstOrThrow();
+      const confirmed = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+      const ctx = s.gateway.ctx;
+      // orderquery of the old number still says PAYERROR.
+      const queried = await queryIntent(ctx, stale);
+      assert.equal(queried.status, 'requires_action');
+      assert.equal(queried.payment_failed, null);
+      assert.equal(await markIntentCanceled(ctx, stale, 'requested_by_customer'), undefined);
+      const paid = { transaction_id: '4200000000000000000000000420', total_fee: '420', fee_type: 'CNY' };
+      assert.equal(await markIntentSucceeded(ctx, stale, paid, { kind: 'query', body: '<xml/>' }), undefined);
+      const now = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+      assert.equal(now.body.status, 'requires_action');
+      assert.equal(now.body.wechat_pay.transaction_id, null);
+      assert.equal(now.body.wechat_pay.out_trade_no, `${stale.out_trade_no}_2`);
+      const conflicts = await eventsOf(s.api, failed.id, 'payment_intent.wechat_status_conflict');
+      assert.equal(conflicts.length, 1);
+      assert.equal(conflicts[0]!.data.object.retired_out_trade_no, stale.out_trade_no);
+      assert.equal(conflicts[0]!.data.object.source, 'query');
+    });
+
+    test('a notify for a given-up number finds its intent: a failure is kept, a payment is alerted once and not applied', async () => {
+      const failed = await failedQrPayment(990);
+      const first = failed.wechat_pay.out_trade_no;
+      const confirmed = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.equal(confirmed.status, 200);
+      // WeChat said PAYERROR, so no paid notify can come for the first order: these are crafted, signed with the
+      // merchant's key, as a contradiction from WeChat would be.
+      const notify = async (fields: Record<string, string>) => {
+        const body: Record<string, string> = {
+          return_code: 'SUCCESS',
+          appid: merchant.appid,
+          mch_id: merchant.mchId,
+          nonce_str: nonce(),
+          out_trade_no: first,
+          total_fee: '990',
+          fee_type: 'CNY',
+          trade_type: 'NATIVE',
+          openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+          ...fields,
+        };
+        const response = await fetch(`${s.url}/notify/wechatpay/${s.accountId}`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml' },
+          body: buildXml({ ...body, sign: sign(body, merchant.key, 'MD5') }),
+        });
+        return response.text();
+      };
+      const failure = await notify({ result_code: 'FAIL', err_code: 'PAYERROR', err_code_des: '支付失败' });
+      assert.match(failure, /<return_code><!\[CDATA\[SUCCESS\]\]><\/return_code>/);
+      const paidFields = {
+        result_code: 'SUCCESS',
+        transaction_id: '4200000000000000000000000990',
+        cash_fee: '990',
+        bank_type: 'CMC',
+        time_end: '20261123010203',
+      };
+      for (let i = 0; i < 2; i++) {
+        const reply = await notify(paidFields);
+        assert.match(reply, /<return_code><!\[CDATA\[SUCCESS\]\]><\/return_code>/);
+      }
+      const intent = await s.api('GET', `/v1/payment_intents/${failed.id}?expand[]=wechat_payloads`);
+      assert.equal(intent.body.status, 'requires_action', 'the intent is left as it was');
+      assert.equal(intent.body.wechat_pay.out_trade_no, `${first}_2`);
+      assert.equal(intent.body.wechat_pay.transaction_id, null);
+      const notifies = intent.body.wechat_payloads.filter((p: Json) => p.kind === 'notify');
+      assert.equal(notifies.length, 3);
+      const conflicts = await eventsOf(s.api, failed.id, 'payment_intent.wechat_status_conflict');
+      assert.equal(conflicts.length, 1);
+      assert.equal(conflicts[0]!.data.object.retired_out_trade_no, first);
+      assert.equal(conflicts[0]!.data.object.transaction_id, paidFields.transaction_id);
+      const retired = await retiredRows(failed.id);
+      assert.equal(retired[0]!.transaction_id, paidFields.transaction_id);
+      const rejected = await eventsOf(s.api, failed.id, 'payment_intent.notify_rejected');
+      assert.equal(rejected.length, 0);
+    });
+  });
+}
