@@ -134,7 +134,13 @@ describe('alert texts', () => {
       alert('payment_intent.notify_rejected', { reason: 'amount_mismatch', source: 'orderquery' }),
       alert('checkout.session.completed_after_expiry', { checkout_session: 'cs_test_1' }),
       alert('payment_intent.wechat_status_conflict', { retired_out_trade_no: 'AbC123_2' }),
+      alert(
+        'refund.notify_rejected',
+        { reason: 'req_info_invalid', error: 'req_info does not decrypt with this APIv2 key.' },
+        { paymentIntent: null },
+      ),
     ]);
+    assert.match(html, /A refund notify could not be read and was refused: req_info does not decrypt/);
     assert.match(html, /order AbC123_2 as paid, which it had said failed .*: the payer may have paid twice/);
     assert.match(html, /Checkout session cs_test_1 was paid after it expired, and is now complete/);
     assert.match(html, /refund re_1 as succeeded, which is failed here: the payer got the money back/);

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildXml, encryptReqInfo, nonce, XmlError } from '@wxpay/sdk';
+import { createApiKey } from '../src/domain/accounts.ts';
 import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
+import { apiClient } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import type { Json } from './support/harness.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
@@ -366,6 +368,11 @@ for (const kind of DATABASE_KINDS) {
           success_time: '2026-01-01 12:00:00',
           refund_recv_accout: '支付用户的零钱',
         });
+      const rejections = async () =>
+        ((await s.api('GET', '/v1/events?type=refund.notify_rejected&limit=100')).body.data as Json[]).map(
+          (e) => e.data.object,
+        );
+      const before = (await rejections()).length;
       assert.match(await postRefundNotify(notify('71')), /FAIL/);
       assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'pending');
       assert.match(
@@ -373,6 +380,16 @@ for (const kind of DATABASE_KINDS) {
         /FAIL/,
       );
       assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'pending');
+      // Each refusal is alerted, saying why: the amount, or a req_info this account's key does not decrypt.
+      const all = await rejections();
+      const [garbled, mismatched] = all.slice(0, all.length - before);
+      assert.equal(mismatched.reason, 'refund_fee_mismatch');
+      assert.equal(mismatched.refund, created.body.id);
+      assert.equal(mismatched.payment_intent, intent.id);
+      assert.deepEqual(mismatched.received, { refund_fee: '71' });
+      assert.equal(garbled.reason, 'req_info_invalid');
+      assert.equal(garbled.refund, null);
+      assert.match(garbled.error, /APIv2 key/);
       assert.match(await postRefundNotify(notify('70')), /SUCCESS/);
       assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'succeeded');
       assert.match(await postRefundNotify(notify('70')), /SUCCESS/, 'a duplicate is acknowledged');
@@ -380,8 +397,32 @@ for (const kind of DATABASE_KINDS) {
         'charge.refund.updated',
         'charge.refund.updated',
         'refund.created',
+        'refund.notify_rejected',
         'refund.succeeded',
       ]);
+    });
+
+    test('a refund notify that names no refund is alerted in the mode the merchant works in: live once a live key is in use', async () => {
+      const merchant = s.sandbox.merchants[0]!;
+      const unreadable = () =>
+        buildXml({
+          return_code: 'SUCCESS',
+          appid: merchant.appid,
+          mch_id: merchant.mchId,
+          nonce_str: nonce(),
+          req_info: 'AAAAAAAAAAAAAAAAAAAAAA==',
+        });
+      const rejected = async (api: typeof s.api) =>
+        (await api('GET', '/v1/events?type=refund.notify_rejected&limit=100')).body.data.length as number;
+      const inTest = await rejected(s.api);
+      assert.match(await postRefundNotify(unreadable()), /FAIL/);
+      assert.equal(await rejected(s.api), inTest + 1, 'only test keys: the test dashboard shows it');
+
+      const live = apiClient(s.url, await createApiKey(s.gateway.ctx.db, s.accountId, true));
+      const inLive = await rejected(live);
+      assert.match(await postRefundNotify(unreadable()), /FAIL/);
+      assert.equal(await rejected(live), inLive + 1);
+      assert.equal(await rejected(s.api), inTest + 1);
     });
   });
 }

@@ -9,6 +9,7 @@ export const ALERT_TYPES = [
   'payment_intent.notify_rejected',
   'payment_intent.wechat_status_conflict',
   'refund.wechat_status_conflict',
+  'refund.notify_rejected',
   'checkout.session.completed_after_expiry',
 ] as const;
 
@@ -25,6 +26,22 @@ export interface Alert {
   paymentIntent: string | null;
   /** The refund, for a refund's alert. */
   refund: string | null;
+}
+
+/**
+ * The mode an alert is filed under when nothing in it names one (a notify that cannot be read, or names no order
+ * of ours): live once the account has a live key in use, since the sandbox never sends such a notify, so that the
+ * merchant's live dashboard shows it; test otherwise.
+ */
+export async function unattributedMode(ctx: ServiceContext, accountId: string): Promise<boolean> {
+  const live = await ctx.db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('livemode', '=', 1)
+    .where('revoked', 'is', null)
+    .executeTakeFirst();
+  return live !== undefined;
 }
 
 /** The newest `limit` alerts of the account in this mode, newest first. */

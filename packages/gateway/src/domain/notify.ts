@@ -1,6 +1,7 @@
 // Payment notifies: verify the raw bytes, check them against our record, then change state with its event.
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
+import { unattributedMode } from './alerts.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import { amountMatches } from './reconcile.js';
@@ -32,13 +33,14 @@ async function reject(
   detail: Record<string, unknown> = {},
 ): Promise<NotifyOutcome> {
   const now = ctx.now();
+  const livemode = intent ? intent.livemode === 1 : await unattributedMode(ctx, accountId);
   await ctx.db.transaction().execute(async (trx) => {
     if (intent) await recordPayload(trx, intent.id, 'notify_rejected', rawBody.toString('utf8'), now);
     await recordEvent(
       trx,
       {
         accountId,
-        livemode: intent ? intent.livemode === 1 : false,
+        livemode,
         type: 'payment_intent.notify_rejected',
         objectId: intent?.id ?? null,
         data: { reason, payment_intent: intent?.id ?? null, ...detail },

@@ -61,6 +61,14 @@ function alertText({ type, data, refund }: Alert): string {
       return 'WeChat reports a payment canceled here as paid: the payer was charged. Refund it, or fulfil the order.';
     case 'checkout.session.completed_after_expiry':
       return `Checkout session ${String(data.checkout_session ?? '')} was paid after it expired, and is now complete. Fulfil the order, or refund the payment.`;
+    case 'refund.notify_rejected': {
+      const reason = String(data.reason ?? '');
+      if (reason === 'req_info_invalid')
+        return `A refund notify could not be read and was refused: ${String(data.error ?? '')} WeChat encrypts it with the APIv2 key; if it keeps happening, check the account's key.`;
+      if (reason === 'unknown_out_refund_no')
+        return `A refund notify named a refund this account does not have (${String(data.out_refund_no ?? '')}); it was refused.`;
+      return `WeChat's refund notify for refund ${refund ?? ''} reported another ${reason === 'refund_fee_mismatch' ? 'amount' : 'payment'} than the refund's; it was refused and the refund left as it was. Check it in WeChat's merchant platform.`;
+    }
     case 'refund.wechat_status_conflict':
       return `WeChat reports refund ${refund ?? ''} as succeeded, which is ${String(data.status ?? '')} here: the payer got the money back. Do not refund it again.`;
   }
