@@ -34,7 +34,12 @@ async function reject(
         livemode,
         type: 'refund.notify_rejected',
         objectId: refund?.id ?? null,
-        data: { reason, refund: refund?.id ?? null, payment_intent: refund?.payment_intent ?? null, ...detail },
+        data: {
+          reason,
+          refund: refund?.id ?? null,
+          payment_intent: refund?.payment_intent ?? null,
+          ...detail,
+        },
       },
       now,
     );
