@@ -3,6 +3,7 @@
 import { type SignType, signingString, signTypeOf, verifySign } from '@wxpay/sdk';
 import type { Services } from './endpoints/types.js';
 import type { Order, PayOutcome, TradeType } from './ledger/orders.js';
+import { orderOfPrepayId } from './prepays.js';
 import { ok, type Result, refuse } from './result.js';
 import { type KeyRealm, signingKey } from './sandboxnew.js';
 
@@ -99,8 +100,10 @@ export function checkClientParams(services: Services, kind: ClientKind, raw: unk
   if (!/^\d{10}$/.test(timestamp)) return REFUSE.timestamp(spec.timestampField, timestamp);
   const prepayId = spec.prepayId(params);
   if (!prepayId.ok) return prepayId;
-  const order = services.ledger.orderWhere((o) => o.prepayId === prepayId.value);
-  if (!order) return REFUSE.unknownPrepayId(prepayId.value);
+  const found = orderOfPrepayId(services, prepayId.value);
+  if (!found.ok && found.error.code === 'ORDERNOTEXIST') return REFUSE.unknownPrepayId(prepayId.value);
+  if (!found.ok) return found;
+  const order = found.value;
   if (order.tradeType !== spec.tradeType) return REFUSE.tradeType(spec, prepayId.value, order);
   const appid = params[spec.appidField] ?? '';
   if (appid !== order.appid) return REFUSE.appid(spec.appidField, appid, order);

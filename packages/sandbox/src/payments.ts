@@ -5,6 +5,7 @@ import type { Services } from './endpoints/types.js';
 import { type Order, type PayOutcome, settle } from './ledger/orders.js';
 import { REFUND_SETTLE_SECONDS, type Refund, succeedRefund } from './ledger/refunds.js';
 import { paymentNotify, refundNotify } from './notify-bodies.js';
+import { orderOfPrepay, orderOfPrepayId } from './prepays.js';
 import { ok, type Result, refuse } from './result.js';
 
 /** A new payer identity, shaped like an openid. */
@@ -88,22 +89,30 @@ export function findPayable(
   const { ledger } = services;
   const client = clientKindOf(target);
   if (client) return checkClientParams(services, client, target[client]);
-  let order: Order | undefined;
-  if (typeof target.code_url === 'string') order = ledger.orderWhere((o) => o.codeUrl === target.code_url);
-  else if (typeof target.prepay_id === 'string')
-    order = ledger.orderWhere((o) => o.prepayId === target.prepay_id);
-  else if (typeof target.mweb_url === 'string') {
-    const prepayId = prepayIdOfMwebUrl(target.mweb_url);
-    order = prepayId ? ledger.orderWhere((o) => o.prepayId === prepayId) : undefined;
-  } else if (typeof target.mch_id === 'string' && typeof target.out_trade_no === 'string') {
-    order = ledger.order(target.mch_id, target.out_trade_no);
-  } else {
-    return refuse(
-      'PARAM_ERROR',
-      'give one of jsapi, app, code_url, prepay_id, mweb_url, or mch_id with out_trade_no',
+  if (typeof target.code_url === 'string') {
+    const codeUrl = target.code_url;
+    return orderOfPrepay(
+      services,
+      codeUrl,
+      (o) => o.codeUrl === codeUrl,
+      (r) => r.codeUrl === codeUrl,
     );
   }
-  return order ? ok(order) : refuse('ORDERNOTEXIST', 'no such order');
+  const prepayId =
+    typeof target.prepay_id === 'string'
+      ? target.prepay_id
+      : typeof target.mweb_url === 'string'
+        ? (prepayIdOfMwebUrl(target.mweb_url) ?? '')
+        : undefined;
+  if (prepayId !== undefined) return orderOfPrepayId(services, prepayId);
+  if (typeof target.mch_id === 'string' && typeof target.out_trade_no === 'string') {
+    const order = ledger.order(target.mch_id, target.out_trade_no);
+    return order ? ok(order) : refuse('ORDERNOTEXIST', 'no such order');
+  }
+  return refuse(
+    'PARAM_ERROR',
+    'give one of jsapi, app, code_url, prepay_id, mweb_url, or mch_id with out_trade_no',
+  );
 }
 
 export function prepayIdOfMwebUrl(mwebUrl: string): string | undefined {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BusinessError, type WechatPay } from '@wxpay/sdk';
 import type { Merchant, Sandbox } from '../src/index.ts';
+import { compactTime } from '../src/time.ts';
 import { control, type NotifySink, rawPost, signedXml, startPaying, tradeNo } from './support.ts';
 
 describe('payments', () => {
@@ -72,6 +73,38 @@ describe('payments', () => {
     await assert.rejects(pay.unifiedOrder({ ...params, total_fee: 102 }), (e: unknown) => {
       return e instanceof BusinessError && e.errCode === 'INVALID_REQUEST';
     });
+  });
+
+  test('a prepay lasts 2 hours whatever time_expire says; the same unifiedorder then issues a new one for the same order', async () => {
+    const params = order({ time_expire: compactTime(sandbox.clock.now() + 24 * 3600_000) });
+    const first = await pay.unifiedOrder(params);
+    await sandbox.clock.advance(2 * 3600 - 60);
+    assert.equal(
+      (await pay.unifiedOrder(params)).prepay_id,
+      first.prepay_id,
+      'still the same within 2 hours',
+    );
+    await sandbox.clock.advance(61);
+    for (const target of [{ code_url: first.code_url }, { prepay_id: first.prepay_id }]) {
+      const refused = sandbox.pay(target);
+      assert.equal(refused.ok, false);
+      assert.equal(!refused.ok && refused.error.code, 'PREPAY_EXPIRED');
+      assert.match(!refused.ok ? refused.error.des : '', /该订单已过期，请重新下单.*unifiedorder again/);
+    }
+    assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'NOTPAY');
+
+    const renewed = await pay.unifiedOrder(params);
+    assert.notEqual(renewed.prepay_id, first.prepay_id);
+    assert.notEqual(renewed.code_url, first.code_url);
+    const old = sandbox.pay({ code_url: first.code_url });
+    assert.equal(!old.ok && old.error.code, 'PREPAY_EXPIRED', 'a replaced prepay stays expired');
+    assert.ok(sandbox.pay({ code_url: renewed.code_url }).ok);
+    const paid = await pay.orderQuery({ out_trade_no: params.out_trade_no });
+    assert.equal(paid.trade_state, 'SUCCESS');
+    await assert.rejects(
+      pay.unifiedOrder(params),
+      (e: unknown) => e instanceof BusinessError && e.errCode === 'ORDERPAID',
+    );
   });
 
   test('a paid order cannot be placed again nor closed (ORDERPAID)', async () => {

@@ -1,5 +1,12 @@
 // The payment endpoints: unifiedorder, micropay, orderquery, closeorder, reverse.
-import { close, type Order, reverse, TRADE_STATE_DESC, type TradeType } from '../ledger/orders.js';
+import {
+  close,
+  type Order,
+  prepayExpired,
+  reverse,
+  TRADE_STATE_DESC,
+  type TradeType,
+} from '../ledger/orders.js';
 import { paidFields } from '../notify-bodies.js';
 import { payOrder } from '../payments.js';
 import { parseCompactTime } from '../time.js';
@@ -76,14 +83,41 @@ function prepayReply(order: Order): Answer {
   };
 }
 
-/** A resent out_trade_no: the same request gets the same answer, a different one is refused. */
+/**
+ * A resent out_trade_no: the same request gets the same answer, a different one is refused. Once the prepay has
+ * expired (PREPAY_TTL_MS), the same request gets a new prepay for the same order, while it can still be paid.
+ */
 function existingOrder(order: Order, ctx: CallContext): Answer {
   if (order.state === 'SUCCESS' || order.state === 'REFUND') return refused('ORDERPAID', '该订单已支付');
   if (order.state === 'CLOSED') return refused('ORDERCLOSED', '该订单已关');
   if (order.state === 'REVOKED') return refused('ORDERREVERSED', '该订单已撤销');
   if (order.tradeType === 'MICROPAY') return refused('OUT_TRADE_NO_USED', '商户订单号重复');
   if (order.fingerprint !== fingerprint(ctx.fields)) return refused('INVALID_REQUEST', '201 商户订单号重复');
+  if (order.state === 'NOTPAY' && prepayExpired(order, ctx.now)) {
+    const replaced = { prepayId: order.prepayId!, ...(order.codeUrl ? { codeUrl: order.codeUrl } : {}) };
+    return prepayReply(
+      ctx.ledger.saveOrder(
+        issuePrepay(ctx, { ...order, replacedPrepays: [...(order.replacedPrepays ?? []), replaced] }),
+      ),
+    );
+  }
   return prepayReply(order);
+}
+
+/** A new prepay_id for the order, with the code_url (NATIVE) or mweb_url (MWEB) that goes with it. */
+function issuePrepay(ctx: CallContext, order: Order): Order {
+  const { ledger } = ctx;
+  const prepayId = ledger.newId('prepay', ctx.now);
+  return {
+    ...order,
+    prepayId,
+    prepayAt: ctx.now,
+    codeUrl: order.tradeType === 'NATIVE' ? `weixin://wxpay/bizpayurl?pr=${ledger.newId('pr')}` : undefined,
+    mwebUrl:
+      order.tradeType === 'MWEB'
+        ? `${ctx.baseUrl()}/sandbox/pay?prepay_id=${prepayId}&package=${ledger.random.digits(10)}`
+        : undefined,
+  };
 }
 
 export const unifiedOrder: EndpointDef = {
@@ -109,14 +143,7 @@ export const unifiedOrder: EndpointDef = {
     }
     const existing = ledger.order(ctx.merchant.mchId, fields.out_trade_no!);
     if (existing) return existingOrder(existing, ctx);
-    const order = newOrder(ctx, tradeType);
-    order.prepayId = ledger.newId('prepay', ctx.now);
-    if (tradeType === 'NATIVE') order.codeUrl = `weixin://wxpay/bizpayurl?pr=${ledger.newId('pr')}`;
-    if (tradeType === 'MWEB') {
-      order.mwebUrl = `${ctx.baseUrl()}/sandbox/pay?prepay_id=${order.prepayId}&package=${ledger.random.digits(10)}`;
-    }
-    ledger.saveOrder(order);
-    return prepayReply(order);
+    return prepayReply(ledger.saveOrder(issuePrepay(ctx, newOrder(ctx, tradeType))));
   },
 };
 

@@ -32,10 +32,26 @@ export interface Order {
   prepayId: string | undefined;
   codeUrl: string | undefined;
   mwebUrl: string | undefined;
+  /** When prepayId (and its code_url / mweb_url) was issued; WeChat's client refuses it 2 hours later. */
+  prepayAt?: number;
+  /** Prepays replaced by a later unifiedorder of the same order: a payer holding one is told it expired. */
+  replacedPrepays?: { prepayId: string; codeUrl?: string }[];
   /** The request fields that define the order; a resend must match them. */
   fingerprint: string;
   refundedFee: number;
   refundCount: number;
+}
+
+/**
+ * A prepay_id, and the code_url or mweb_url issued with it, lasts 2 hours whatever the order's time_expire: after
+ * that WeChat's client answers 该订单已过期，请重新下单, and unifiedorder called again with the same out_trade_no
+ * and parameters issues a new one for the same order.
+ */
+export const PREPAY_TTL_MS = 2 * 60 * 60 * 1000;
+
+/** Whether the order's current prepay has outlived PREPAY_TTL_MS. */
+export function prepayExpired(order: Order, now: number): boolean {
+  return order.prepayId !== undefined && now - (order.prepayAt ?? order.createdAt) >= PREPAY_TTL_MS;
 }
 
 /** WeChat refuses closeorder within 5 minutes of the order's creation. */
