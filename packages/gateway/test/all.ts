@@ -34,3 +34,4 @@ import './dev-restart.test.ts';
 import './job-fairness.test.ts';
 import './intent-recovery.test.ts';
 import './payment-retry.test.ts';
+import './prepay-renewal.test.ts';

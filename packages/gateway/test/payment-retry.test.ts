@@ -218,28 +218,55 @@ for (const kind of DATABASE_KINDS) {
 
     test('two confirms racing after a failure place one new order', async () => {
       const failed = await failedQrPayment(650);
-      const answers = await Promise.all(
-        [1, 2].map(() =>
-          s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, { payment_method_options: web }),
-        ),
-      );
-      // The loser is refused: 409 while the winner holds the lease, or 400 once it has moved the intent on.
-      const [won, lost] = answers.sort((a, b) => a.status - b.status);
-      assert.equal(won!.status, 200, JSON.stringify(answers.map((a) => a.body)));
-      assert.ok(
-        ['lock_timeout', 'payment_intent_unexpected_state'].includes(lost!.body.error?.code),
-        JSON.stringify(lost!.body),
-      );
+      const first = failed.wechat_pay.out_trade_no;
+      // B reads the failed intent and asks WeChat about its order; its answer is held back until A has read the
+      // same intent, asked, retired the order and placed the next one.
+      const ctx = s.gateway.ctx;
+      const real = ctx.wechat;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let held = false;
+      ctx.wechat = (account, livemode) =>
+        new Proxy(real(account, livemode), {
+          get(target, name) {
+            if (name === 'orderQuery' && !held) {
+              held = true;
+              return async (params: Parameters<WechatPay['orderQuery']>[0]) => {
+                await gate;
+                return target.orderQuery(params);
+              };
+            }
+            // Bound to the real client: its methods use private fields, which a proxy does not have.
+            const value = Reflect.get(target, name, target);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      let b: Promise<{ status: number; body: Json }>;
+      try {
+        b = s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, { payment_method_options: web });
+        await waitFor('B asking WeChat', async () => (held ? true : undefined));
+        const a = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+          payment_method_options: web,
+        });
+        assert.equal(a.status, 200, JSON.stringify(a.body));
+        assert.equal(a.body.wechat_pay.out_trade_no, `${first}_2`);
+      } finally {
+        release();
+        ctx.wechat = real;
+      }
+      // WeChat's PAYERROR was about the first order; B finds the intent moved on and places nothing.
+      const lost = await b;
+      assert.equal(lost.status, 409, JSON.stringify(lost.body));
+      assert.equal(lost.body.error.code, 'lock_timeout');
       assert.equal((await retiredRows(failed.id)).length, 1);
-      // The loser's orderquery of the old order (PAYERROR) does not touch the new one.
       const now = await s.api('GET', `/v1/payment_intents/${failed.id}`);
       assert.equal(now.body.status, 'requires_action');
+      assert.equal(now.body.wechat_pay.out_trade_no, `${first}_2`);
       assert.equal(now.body.payment_failed, null);
-      const second = `${failed.wechat_pay.out_trade_no}_2`;
-      assert.equal(await tradeState(second), 'NOTPAY');
-      await assert.rejects(wechat.orderQuery({ out_trade_no: `${failed.wechat_pay.out_trade_no}_3` }), {
-        errCode: 'ORDERNOTEXIST',
-      });
+      assert.equal(await tradeState(`${first}_2`), 'NOTPAY');
+      await assert.rejects(wechat.orderQuery({ out_trade_no: `${first}_3` }), { errCode: 'ORDERNOTEXIST' });
     });
 
     test('a late answer about the given-up order moves nothing: a failure, a cancel or a payment of it', async () => {

@@ -11,6 +11,7 @@ import { eventRequestMigration } from './migration-event-request.js';
 import { fanoutCursorMigration } from './migration-fanout-cursor.js';
 import { idempotencyObjectMigration } from './migration-idempotency-object.js';
 import { payoutsMigration } from './migration-payouts.js';
+import { prepayAtMigration } from './migration-prepay-at.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
 import { retiredOrdersMigration } from './migration-retired-orders.js';
 
@@ -151,6 +152,7 @@ const migrations: Record<string, Migration> = {
   '012_close_backoff': closeBackoffMigration,
   '013_deal_view_paid': dealViewPaidMigration,
   '014_retired_orders': retiredOrdersMigration,
+  '015_prepay_at': prepayAtMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

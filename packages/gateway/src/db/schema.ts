@@ -73,6 +73,8 @@ export interface PaymentIntentsTable {
   next_close_at: number | null;
   /** Closes of this intent that failed in a row; the wait doubles with each. */
   close_failures: number;
+  /** When WeChat issued the prepay behind next_action (migration 015); it lasts PREPAY_LIFETIME_MS. */
+  prepay_at: number | null;
 }
 
 export interface WechatPayloadsTable {

@@ -12,7 +12,7 @@ import { checkAmount, isCurrency } from './money.js';
 import { cancelIntent, confirmIntent, createIntent, type TerminalType } from './payment-intents.js';
 import { queryIntent } from './reconcile.js';
 import { createRefund } from './refunds.js';
-import { isOpen } from './state.js';
+import { isOpen, prepayOutlived } from './state.js';
 import { toUnixSeconds } from './time.js';
 
 export type SessionRow = Selectable<CheckoutSessionsTable>;
@@ -524,7 +524,8 @@ export async function preparePayment(
     if (!shown) throw notFound('payment_intent', session.payment_intent ?? '');
     return shown;
   }
-  if (current && current.terminal_type === options.flow && PAYABLE.includes(current.status)) return current;
+  if (current && current.terminal_type === options.flow && PAYABLE.includes(current.status))
+    return renewedPrepay(ctx, auth, current);
   // Never a second live order while one can still be paid: a payment being confirmed is shown as such, and an
   // order of this flow still payable at WeChat (not being canceled) is shown again rather than a new one placed.
   const reusable =
@@ -543,7 +544,7 @@ export async function preparePayment(
       .where('id', '=', session.id)
       .where('status', '=', 'open')
       .execute();
-    return reusable;
+    return renewedPrepay(ctx, auth, reusable);
   }
   let intentId: string;
   if (current && current.status === 'requires_payment_method' && current.ordered_at === null) {
@@ -591,6 +592,29 @@ export async function preparePayment(
     .selectFrom('payment_intents')
     .selectAll()
     .where('id', '=', intentId)
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * The intent to show, its prepay renewed first once WeChat no longer honours it (see prepayOutlived): a
+ * confirm of a requires_action intent places the same order again, same out_trade_no and parameters, and WeChat
+ * answers a new prepay_id and code_url. Only intents that live longer than a prepay (WXPAY_INTENT_TTL_SECONDS
+ * above 7200) get there.
+ */
+async function renewedPrepay(ctx: ServiceContext, auth: AuthContext, intent: IntentRow): Promise<IntentRow> {
+  if (intent.status !== 'requires_action' || !prepayOutlived(intent.prepay_at, ctx.now())) return intent;
+  try {
+    await confirmIntent(ctx, auth, intent.id, {
+      payment_method_options: { wechat_pay: { terminal_type: intent.terminal_type as TerminalType } },
+    });
+  } catch (error) {
+    // Another page load of this session is renewing it right now: show what it placed.
+    if (!(error instanceof ApiError && error.status === 409)) throw error;
+  }
+  return ctx.db
+    .selectFrom('payment_intents')
+    .selectAll()
+    .where('id', '=', intent.id)
     .executeTakeFirstOrThrow();
 }
 

@@ -165,6 +165,7 @@ export async function createIntent(
     updated: now,
     next_close_at: null,
     close_failures: 0,
+    prepay_at: null,
   };
   const insert = (stored: IntentRow) =>
     ctx.db.transaction().execute(async (trx) => {
@@ -250,9 +251,52 @@ interface ConfirmPlan {
   clientIp: string;
 }
 
+function changedMeanwhile(): ApiError {
+  return new ApiError(
+    409,
+    'invalid_request_error',
+    'lock_timeout',
+    'Another confirm of this PaymentIntent is in progress, or it changed concurrently; retry',
+  );
+}
+
+/**
+ * A confirm of an intent whose order is open at WeChat (requires_action) places that order again, to renew its
+ * prepay: WeChat's prepay_id and code_url last 2 hours whatever time_expire says, and unifiedorder resent with the
+ * same out_trade_no and parameters issues a new one (any other parameters are refused). So nothing the order was
+ * placed with may change.
+ */
+function checkSameOrder(intent: IntentRow, input: ConfirmInput): void {
+  const given = input.payment_method_options?.wechat_pay ?? {};
+  const kept: [param: string, given: unknown, stored: unknown][] = [
+    [`${OPTIONS_PARAM}.terminal_type`, given.terminal_type, intent.terminal_type],
+    [`${OPTIONS_PARAM}.openid`, given.openid, intent.openid],
+    [`${OPTIONS_PARAM}.client_ip`, given.client_ip, intent.client_ip],
+    [`${OPTIONS_PARAM}.os_type`, given.os_type, intent.os_type],
+    ['return_url', input.return_url, intent.return_url],
+    [
+      'payment_method_data.wechat_pay.payment_code',
+      input.payment_method_data?.wechat_pay?.payment_code,
+      undefined,
+    ],
+  ];
+  for (const [param, value, stored] of kept) {
+    if (value !== undefined && value !== stored)
+      throw new ApiError(
+        400,
+        'invalid_request_error',
+        'parameter_invalid',
+        `${param} cannot change while this PaymentIntent's order is open at WeChat (requires_action): a confirm ` +
+          'now renews that same order. To pay another way, cancel it and create a new PaymentIntent.',
+        param,
+      );
+  }
+}
+
 /** The checks of a confirm that need no database: status, terminal type and its parameters. */
 function planConfirm(intent: IntentRow, input: ConfirmInput): ConfirmPlan {
   if (!canApply('require_action', intent.status)) throw unexpectedState(intent, 'confirm');
+  if (intent.status === 'requires_action') checkSameOrder(intent, input);
   const given = input.payment_method_options?.wechat_pay ?? {};
   const terminalType = (given.terminal_type ?? intent.terminal_type) as TerminalType | null;
   if (!terminalType) {
@@ -352,14 +396,21 @@ export async function confirmIntent(
   id: string,
   input: ConfirmInput,
 ): Promise<IntentView> {
-  let intent = await loadIntent(ctx, auth, id);
+  const intent = await loadIntent(ctx, auth, id);
   const plan = planConfirm(intent, input);
   const account = await loadAccount(ctx, intent.account_id);
   checkAppId(plan, account);
   let retiring: string | undefined;
   if (intent.payment_failed !== null && intent.ordered_at !== null) {
-    ({ intent, retiring } = await afterFailedPayment(ctx, intent));
-    if (!canApply('require_action', intent.status)) throw unexpectedState(intent, 'confirm');
+    const checked = await afterFailedPayment(ctx, intent);
+    // What WeChat said is about the order `intent` was read with: it decides only while the intent still is as
+    // read. A payment that landed after all, or a confirm that placed a new order meanwhile, ends this one here.
+    if (checked.intent.status !== intent.status || checked.intent.out_trade_no !== intent.out_trade_no) {
+      if (!canApply('require_action', checked.intent.status))
+        throw unexpectedState(checked.intent, 'confirm');
+      throw changedMeanwhile();
+    }
+    retiring = checked.retiring;
   }
   const now = ctx.now();
   // One confirm at a time calls WeChat: the lease outlasts the client's whole call (retries included), and only
@@ -372,6 +423,7 @@ export async function confirmIntent(
         ...confirmFields(ctx, { ...intent, ordered_at: null }, plan, input, now, lease),
         out_trade_no: nextOrderNumber(intent.out_trade_no),
         wechat_prepay_id: null,
+        prepay_at: null,
         query_count: 0,
         next_action: null,
       }
@@ -392,13 +444,7 @@ export async function confirmIntent(
         return taken;
       })
     : await takeLease(ctx.db);
-  if (Number(stored.numUpdatedRows) !== 1)
-    throw new ApiError(
-      409,
-      'invalid_request_error',
-      'lock_timeout',
-      'Another confirm of this PaymentIntent is in progress, or it changed concurrently; retry',
-    );
+  if (Number(stored.numUpdatedRows) !== 1) throw changedMeanwhile();
   return placeOrderHoldingLease(ctx, auth, account, { ...intent, ...fields }, plan, lease);
 }
 
@@ -478,7 +524,11 @@ async function placeOrder(
   }
   const nextAction = buildNextAction(ctx, client, account, intent, terminalType, reply);
   const updated = await transition(ctx, id, 'require_action', {
-    patch: { next_action: JSON.stringify(nextAction), wechat_prepay_id: reply.prepay_id ?? null },
+    patch: {
+      next_action: JSON.stringify(nextAction),
+      wechat_prepay_id: reply.prepay_id ?? null,
+      prepay_at: ctx.now(),
+    },
     payload: { kind: 'prepay', body: wechatText(reply) },
     releaseLease: lease,
   });

@@ -30,7 +30,8 @@ const OPEN: readonly IntentStatus[] = [
 ];
 
 const FROM: Record<IntentAction, readonly IntentStatus[]> = {
-  require_action: ['requires_payment_method', 'requires_confirmation'],
+  // From requires_action too: a confirm renews the prepay of the order the payer has not paid yet.
+  require_action: ['requires_payment_method', 'requires_confirmation', 'requires_action'],
   await_result: ['requires_payment_method', 'requires_confirmation', 'requires_action'],
   succeed: OPEN,
   fail: ['requires_confirmation', 'requires_action', 'processing'],
@@ -84,6 +85,17 @@ export function eventTypeFor(action: IntentAction): string {
     case 'cancel':
       return 'payment_intent.canceled';
   }
+}
+
+/**
+ * How long WeChat honours a prepay_id (and the code_url issued with it), whatever the order's time_expire. Within
+ * it, unifiedorder resent for the same order answers the same prepay; only after it, a new one.
+ */
+export const PREPAY_LIFETIME_MS = 2 * 60 * 60 * 1000;
+
+/** Whether a prepay issued at `prepayAt` has outlived WeChat's PREPAY_LIFETIME_MS, so must be renewed. */
+export function prepayOutlived(prepayAt: number | null, now: number): boolean {
+  return prepayAt !== null && now >= prepayAt + PREPAY_LIFETIME_MS;
 }
 
 /**

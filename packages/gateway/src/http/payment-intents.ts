@@ -142,7 +142,7 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
       schema: {
         tags: ['payment_intents'],
         summary:
-          'Confirm a PaymentIntent (again after a failed payment: a new out_trade_no once WeChat reports the old order PAYERROR)',
+          'Confirm a PaymentIntent; again after a failed payment (a new out_trade_no), or in requires_action to renew its prepay',
         params: IdParams,
         body: Type.Optional(ConfirmBody),
         response: ok,

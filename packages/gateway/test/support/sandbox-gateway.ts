@@ -39,7 +39,10 @@ export async function waitFor<T>(
 
 export async function startSandboxGateway(
   kind: DatabaseKind,
-  { sandbox: sandboxOptions, ...options }: { wechatTimeoutMs?: number; sandbox?: SandboxOptions } = {},
+  {
+    sandbox: sandboxOptions,
+    ...options
+  }: { wechatTimeoutMs?: number; intentTtlSeconds?: number; sandbox?: SandboxOptions } = {},
 ): Promise<SandboxGateway> {
   const sandbox = await startSandbox(sandboxOptions);
   const database = await createTestDatabase(kind);
