@@ -35,3 +35,4 @@ import './job-fairness.test.ts';
 import './intent-recovery.test.ts';
 import './payment-retry.test.ts';
 import './prepay-renewal.test.ts';
+import './dashboard-find.test.ts';

@@ -14,6 +14,7 @@ import { payoutsMigration } from './migration-payouts.js';
 import { prepayAtMigration } from './migration-prepay-at.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
 import { retiredOrdersMigration } from './migration-retired-orders.js';
+import { transactionIndexMigration } from './migration-transaction-index.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': {
@@ -153,6 +154,7 @@ const migrations: Record<string, Migration> = {
   '013_deal_view_paid': dealViewPaidMigration,
   '014_retired_orders': retiredOrdersMigration,
   '015_prepay_at': prepayAtMigration,
+  '016_transaction_index': transactionIndexMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

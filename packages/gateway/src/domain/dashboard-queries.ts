@@ -120,6 +120,50 @@ export function listPayments(
   );
 }
 
+/**
+ * The payment a reference names, as support is given one: its id (pi_…), its out_trade_no (商户单号, current or
+ * one it gave up after a failed payment), WeChat's transaction_id (交易单号), or one of its refunds (re_…,
+ * out_refund_no or WeChat's refund_id). Only this account's payments in this mode; undefined when none matches.
+ */
+export async function findPayment(
+  ctx: ServiceContext,
+  auth: AuthContext,
+  reference: string,
+): Promise<string | undefined> {
+  const ref = reference.trim();
+  if (ref === '' || ref.length > 64) return undefined;
+  const livemode = auth.livemode ? 1 : 0;
+  const intent = await ctx.db
+    .selectFrom('payment_intents')
+    .select('id')
+    .where('account_id', '=', auth.accountId)
+    .where('livemode', '=', livemode)
+    .where((eb) =>
+      eb.or([eb('id', '=', ref), eb('out_trade_no', '=', ref), eb('wechat_transaction_id', '=', ref)]),
+    )
+    .executeTakeFirst();
+  if (intent) return intent.id;
+  const retired = await ctx.db
+    .selectFrom('payment_intent_retired_orders as r')
+    .innerJoin('payment_intents as p', 'p.id', 'r.intent_id')
+    .select('p.id')
+    .where('r.account_id', '=', auth.accountId)
+    .where('p.livemode', '=', livemode)
+    .where('r.out_trade_no', '=', ref)
+    .executeTakeFirst();
+  if (retired) return retired.id;
+  const refund = await ctx.db
+    .selectFrom('refunds')
+    .select('payment_intent')
+    .where('account_id', '=', auth.accountId)
+    .where('livemode', '=', livemode)
+    .where((eb) =>
+      eb.or([eb('id', '=', ref), eb('out_refund_no', '=', ref), eb('wechat_refund_id', '=', ref)]),
+    )
+    .executeTakeFirst();
+  return refund?.payment_intent;
+}
+
 export interface PaymentDetail {
   intent: IntentView;
   events: { id: string; type: string; created: number }[];

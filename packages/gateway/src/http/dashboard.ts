@@ -5,6 +5,7 @@ import { recentAlerts } from '../domain/alerts.js';
 import type { ServiceContext } from '../domain/context.js';
 import {
   cstDay,
+  findPayment,
   listPayments,
   overview,
   type PaymentFilters,
@@ -203,6 +204,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
           hasMore: list.has_more,
           query: q,
           backward: Boolean(q.ending_before),
+          notFound: typeof q.not_found === 'string' ? q.not_found.slice(0, 64) : undefined,
         });
       } catch (error) {
         if (error instanceof ApiError && error.status < 500)
@@ -211,6 +213,16 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
       }
     }),
   );
+
+  // Find: a reference support was given (see findPayment) opens its payment, or the list says none has it.
+  app.get<{ Querystring: { ref?: unknown } }>('/dashboard/payments/find', async (request, reply) => {
+    const login = await loginOf(request);
+    if (!login) return reply.redirect('/dashboard/login', 303);
+    const ref = typeof request.query.ref === 'string' ? request.query.ref.trim() : '';
+    const id = await findPayment(ctx, login, ref);
+    if (id) return reply.redirect(`/dashboard/payments/${encodeURIComponent(id)}`, 303);
+    return reply.redirect(`/dashboard/payments?not_found=${encodeURIComponent(ref.slice(0, 64))}`, 303);
+  });
 
   app.get<{ Params: { id: string }; Querystring: { message?: string } }>(
     '/dashboard/payments/:id',

@@ -103,12 +103,23 @@ export interface PaymentsViewInput {
   hasMore: boolean;
   query: Record<string, string>;
   backward: boolean;
+  /** A reference Find matched to no payment. */
+  notFound?: string;
 }
 
 export function paymentsView(input: PaymentsViewInput): string {
   const q = input.query;
   const option = (value: string, selected: string | undefined) =>
     `<option value="${escapeHtml(value)}"${value === selected ? ' selected' : ''}>${escapeHtml(value || 'any')}</option>`;
+  const find = `<form class="filters" method="get" action="/dashboard/payments/find" role="search">
+<label>Find<input name="ref" size="34" maxlength="64" required value="${escapeHtml(input.notFound ?? '')}" placeholder="pi_…, out_trade_no, transaction_id, refund"></label>
+<button type="submit">Find</button></form>${
+    input.notFound === undefined
+      ? ''
+      : `<p role="status" data-testid="find-message">No payment of this account in this mode has the reference ${escapeHtml(
+          input.notFound,
+        )}. Find takes a payment id (pi_…), an out_trade_no (商户单号), a transaction_id (交易单号) or a refund's id, out_refund_no or refund_id, exactly.</p>`
+  }`;
   const filters = `<form class="filters" method="get" action="/dashboard/payments" role="search">
 <label>Status<select name="status">${['', ...INTENT_STATUSES].map((s) => option(s, q.status)).join('')}</select></label>
 <label>Terminal<select name="terminal_type">${[
@@ -137,7 +148,9 @@ export function paymentsView(input: PaymentsViewInput): string {
         )}</td><td>${escapeHtml(p.description ?? '')}</td><td>${date(p.created)}</td></tr>`,
     )
     .join('');
-  const keep = Object.entries(q).filter(([k, v]) => v && k !== 'starting_after' && k !== 'ending_before');
+  const keep = Object.entries(q).filter(
+    ([k, v]) => v && k !== 'starting_after' && k !== 'ending_before' && k !== 'not_found',
+  );
   const page = (key: string, id: string) =>
     `/dashboard/payments?${new URLSearchParams([...keep, [key, id]]).toString()}`;
   const firstId = input.data[0]?.id;
@@ -147,7 +160,7 @@ export function paymentsView(input: PaymentsViewInput): string {
   const pager = `<p>${hasNewer && firstId ? `<a href="${escapeHtml(page('ending_before', firstId))}" rel="prev">← Newer</a> ` : ''}${
     hasOlder && lastId ? `<a href="${escapeHtml(page('starting_after', lastId))}" rel="next">Older →</a>` : ''
   }</p>`;
-  return `<h1>Payments</h1>${filters}
+  return `<h1>Payments</h1>${find}${filters}
 <table><caption class="sr">Payments, newest first</caption><thead><tr><th scope="col">ID</th><th scope="col">Amount</th><th scope="col">Status</th><th scope="col">Terminal</th><th scope="col">Description</th><th scope="col">Created (CST)</th></tr></thead>
 <tbody>${rows || '<tr><td colspan="6">No payments match.</td></tr>'}</tbody></table>${pager}`;
 }
