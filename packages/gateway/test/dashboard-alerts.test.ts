@@ -133,7 +133,16 @@ describe('alert texts', () => {
       ),
       alert('payment_intent.notify_rejected', { reason: 'amount_mismatch', source: 'orderquery' }),
       alert('checkout.session.completed_after_expiry', { checkout_session: 'cs_test_1' }),
-      alert('payment_intent.wechat_status_conflict', { retired_out_trade_no: 'AbC123_2' }),
+      alert('payment_intent.wechat_status_conflict', {
+        retired_out_trade_no: 'AbC123',
+        out_trade_no: 'AbC123_2',
+        status: 'succeeded',
+      }),
+      alert('payment_intent.wechat_status_conflict', {
+        retired_out_trade_no: 'XyZ789',
+        out_trade_no: 'XyZ789_2',
+        status: 'requires_action',
+      }),
       alert(
         'refund.notify_rejected',
         { reason: 'req_info_invalid', error: 'req_info does not decrypt with this APIv2 key.' },
@@ -141,14 +150,21 @@ describe('alert texts', () => {
       ),
     ]);
     assert.match(html, /A refund notify could not be read and was refused: req_info does not decrypt/);
-    assert.match(html, /order AbC123_2 as paid, which it had said failed .*: the payer may have paid twice/);
+    assert.match(
+      html,
+      /order AbC123 as paid, which it had said failed .* order AbC123_2, paid too: the payer paid twice/,
+    );
+    assert.match(
+      html,
+      /order XyZ789 as paid, .* order XyZ789_2, which is not paid: the payer paid through the old order/,
+    );
     assert.match(html, /Checkout session cs_test_1 was paid after it expired, and is now complete/);
     assert.match(html, /refund re_1 as succeeded, which is failed here: the payer got the money back/);
     assert.match(html, /canceled here as paid: the payer was charged\. Refund it/);
     assert.match(html, /order this account does not have \(&lt;b&gt;x\)/);
     assert.match(html, /WeChat \(orderquery\) reported another amount/);
     assert.match(html, /<time>2026-11-22 12:00<\/time>/, 'China Standard Time');
-    assert.equal(html.match(/href="\/dashboard\/payments\/pi_1"/g)?.length, 5);
+    assert.equal(html.match(/href="\/dashboard\/payments\/pi_1"/g)?.length, 6);
   });
 
   test('every alert type has its own text', () => {

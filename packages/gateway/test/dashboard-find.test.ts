@@ -95,6 +95,13 @@ for (const kind of DATABASE_KINDS) {
       );
       assert.doesNotMatch(html, /<b>4200/);
 
+      // Not a reference at all (PostgreSQL would refuse the NUL in a query): nothing has it, and no 500.
+      for (const odd of ['\u0000', 'a\u0000b', 'x'.repeat(65), '交易单号']) {
+        const answer = await find(odd);
+        assert.equal(answer.status, 303, JSON.stringify(odd));
+        assert.match(answer.headers.get('location') ?? '', /not_found=/);
+      }
+
       const live = await startDashboardSession(
         s.gateway.ctx,
         await createApiKey(s.gateway.ctx.db, s.accountId, true),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Merchant } from '@wxpay/sandbox';
 import { buildXml, nonce, sign, WechatPay } from '@wxpay/sdk';
-import { queryIntent } from '../src/domain/reconcile.ts';
+import { closeIntent, queryIntent } from '../src/domain/reconcile.ts';
 import { markIntentCanceled, markIntentSucceeded } from '../src/domain/transitions.ts';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
@@ -267,6 +267,35 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(now.body.payment_failed, null);
       assert.equal(await tradeState(`${first}_2`), 'NOTPAY');
       await assert.rejects(wechat.orderQuery({ out_trade_no: `${first}_3` }), { errCode: 'ORDERNOTEXIST' });
+    });
+
+    test('a cancel that read the intent before a retry placed its new order refuses, and the new order stays payable', async () => {
+      const failed = await failedQrPayment(460);
+      // Old enough for WeChat's closeorder, so the cancel would close rather than schedule.
+      await s.advance(6 * 60_000);
+      const stale = await s.gateway.ctx.db
+        .selectFrom('payment_intents')
+        .selectAll()
+        .where('id', '=', failed.id)
+        .executeTakeFirstOrThrow();
+      const again = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      await assert.rejects(closeIntent(s.gateway.ctx, stale, 'requested_by_customer'), {
+        status: 409,
+        code: 'lock_timeout',
+      });
+      const now = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+      assert.equal(now.body.status, 'requires_action');
+      assert.equal(await tradeState(again.body.wechat_pay.out_trade_no), 'NOTPAY');
+      assert.ok(
+        s.sandbox.pay({ code_url: again.body.next_action.wechat_pay_display_qr_code.image_data_url }).ok,
+      );
+      await waitFor('intent succeeded', async () => {
+        const { body } = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+        return body.status === 'succeeded' ? body : undefined;
+      });
     });
 
     test('a late answer about the given-up order moves nothing: a failure, a cancel or a payment of it', async () => {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
+import { startWechatProxy, viaProxy } from './support/wechat-proxy.ts';
 
 const DAY_S = 24 * 3600;
 const PREPAY_LIFETIME_MS = 2 * 3600_000;
@@ -24,6 +25,12 @@ for (const kind of DATABASE_KINDS) {
     });
 
     const qrOf = (intent: Json): string => intent.next_action.wechat_pay_display_qr_code.image_data_url;
+    const rowOf = (id: string) =>
+      s.gateway.ctx.db
+        .selectFrom('payment_intents')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
     const intent = async (id: string): Promise<Json> =>
       (await s.api('GET', `/v1/payment_intents/${id}`)).body;
     const succeeded = (id: string) =>
@@ -94,6 +101,94 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(after.status, 'requires_action');
       assert.equal(after.payment_method_options.wechat_pay.terminal_type, 'WEB');
       assert.equal(qrOf(after), qrOf(created.body));
+    });
+
+    test('a confirm WeChat answers with the same prepay does not make it look younger than it is', async () => {
+      const created = await s.api('POST', '/v1/payment_intents', {
+        amount: 410,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: web,
+      });
+      await s.advance(PREPAY_LIFETIME_MS - 10 * 60_000);
+      const same = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+      assert.equal(same.status, 200, JSON.stringify(same.body));
+      assert.equal(same.body.wechat_pay.prepay_id, created.body.wechat_pay.prepay_id);
+      const types = (await eventsOf(s.api, created.body.id)).map((e) => e.type);
+      assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 1, 'nothing changed');
+      await s.advance(11 * 60_000);
+      // The prepay is now 2 hours old, counted from when WeChat issued it: the next confirm renews it.
+      const renewed = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+      assert.notEqual(renewed.body.wechat_pay.prepay_id, created.body.wechat_pay.prepay_id);
+      assert.ok(s.sandbox.pay({ code_url: qrOf(renewed.body) }).ok);
+      await succeeded(created.body.id);
+    });
+
+    test('a renewal whose call fails leaves the intent as it was: payable, followed up, its result reportable', async () => {
+      const created = await s.api('POST', '/v1/payment_intents', {
+        amount: 420,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: web,
+      });
+      const before = await rowOf(created.body.id);
+      await s.advance(30 * 60_000);
+      const merchant = s.sandbox.merchants[0]!;
+      const proxy = await startWechatProxy(s.sandbox, merchant);
+      try {
+        const failed = await viaProxy(s.gateway.ctx, proxy, merchant, 3000, async () => {
+          proxy.plan('/pay/unifiedorder', { answer: 'not xml' });
+          return s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+        });
+        assert.equal(failed.status, 502, JSON.stringify(failed.body));
+      } finally {
+        await proxy.close();
+      }
+      const after = await rowOf(created.body.id);
+      assert.equal(after.status, 'requires_action');
+      assert.equal(after.next_action, before.next_action);
+      assert.equal(after.next_query_at, before.next_query_at, 'the follow-up schedule is kept');
+      assert.equal(after.confirming_until, null, 'the lease is released');
+      // The payer pays the QR code they have (still honoured): the page's report is taken, and the query settles it.
+      assert.ok(s.sandbox.pay({ code_url: qrOf(created.body) }).ok);
+      const reported = await s.api('POST', `/v1/payment_intents/${created.body.id}/client_result`, {
+        err_msg: 'get_brand_wcpay_request:ok',
+      });
+      assert.equal(reported.status, 200, JSON.stringify(reported.body));
+      await succeeded(created.body.id);
+    });
+
+    test('an intent being canceled, or past its expiry, is not confirmed again', async () => {
+      const created = await s.api('POST', '/v1/payment_intents', {
+        amount: 430,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: web,
+      });
+      // Within WeChat's 5 minutes the close is scheduled and the intent stays requires_action until it runs.
+      const canceling = await s.api('POST', `/v1/payment_intents/${created.body.id}/cancel`, {});
+      assert.equal(canceling.body.status, 'requires_action', JSON.stringify(canceling.body));
+      assert.ok(canceling.body.cancellation_scheduled_at);
+      const refused = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.match(refused.body.error.message, /being canceled/);
+
+      const old = await s.api('POST', '/v1/payment_intents', {
+        amount: 440,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: web,
+      });
+      await s.advance(DAY_S * 1000 + 60_000);
+      const expired = await s.api('POST', `/v1/payment_intents/${old.body.id}/confirm`, {});
+      assert.equal(expired.status, 400, JSON.stringify(expired.body));
+      assert.match(expired.body.error.message, /expired/);
+      const { body } = await s.api('GET', `/v1/payment_intents/${old.body.id}?expand[]=wechat_payloads`);
+      assert.equal(
+        body.wechat_payloads.filter((p: Json) => p.kind === 'prepay').length,
+        1,
+        'WeChat was not called',
+      );
     });
 
     test('the hosted checkout renews an old QR code before it shows it', async () => {

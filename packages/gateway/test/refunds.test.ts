@@ -414,9 +414,14 @@ for (const kind of DATABASE_KINDS) {
         });
       const rejected = async (api: typeof s.api) =>
         (await api('GET', '/v1/events?type=refund.notify_rejected&limit=100')).body.data.length as number;
+      // Past the window of any unreadable notify an earlier test posted.
+      s.clock.offsetMs += 3600_000;
       const inTest = await rejected(s.api);
       assert.match(await postRefundNotify(unreadable()), /FAIL/);
       assert.equal(await rejected(s.api), inTest + 1, 'only test keys: the test dashboard shows it');
+      // Anyone can post to the notify URL: the same unreadable notify again is refused and logged, not alerted again.
+      assert.match(await postRefundNotify(unreadable()), /FAIL/);
+      assert.equal(await rejected(s.api), inTest + 1);
 
       const live = apiClient(s.url, await createApiKey(s.gateway.ctx.db, s.accountId, true));
       const inLive = await rejected(live);

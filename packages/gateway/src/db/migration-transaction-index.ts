@@ -1,5 +1,6 @@
 // Migration 016: payment_intents by WeChat's transaction_id (交易单号), the number a payer reads off their WeChat
-// bill, for the dashboard's Find. Partial: only paid intents carry one, so creating an intent writes no more.
+// bill, and refunds by WeChat's refund_id, for the dashboard's Find. Partial: only paid intents and refunds WeChat
+// accepted carry one, so creating either writes no more.
 import type { Kysely, Migration } from 'kysely';
 
 export const transactionIndexMigration: Migration = {
@@ -10,8 +11,15 @@ export const transactionIndexMigration: Migration = {
       .column('wechat_transaction_id')
       .where('wechat_transaction_id', 'is not', null)
       .execute();
+    await db.schema
+      .createIndex('refunds_wechat_refund')
+      .on('refunds')
+      .column('wechat_refund_id')
+      .where('wechat_refund_id', 'is not', null)
+      .execute();
   },
   async down(db: Kysely<unknown>) {
+    await db.schema.dropIndex('refunds_wechat_refund').execute();
     await db.schema.dropIndex('payment_intents_transaction').execute();
   },
 };

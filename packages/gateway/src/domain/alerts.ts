@@ -2,7 +2,7 @@
 // WeChat and the gateway disagree about where money is. They are in the events list and go to webhooks like any
 // event; each is also recorded in `event_alerts` in its transaction, and the dashboard's overview lists the latest,
 // so they are seen without a webhook.
-import type { EventsTable } from '../db/schema.js';
+import type { Db, EventsTable } from '../db/schema.js';
 import type { AuthContext, ServiceContext } from './context.js';
 
 export const ALERT_TYPES = [
@@ -42,6 +42,32 @@ export async function unattributedMode(ctx: ServiceContext, accountId: string): 
     .where('revoked', 'is', null)
     .executeTakeFirst();
   return live !== undefined;
+}
+
+/** How long an alert that names no object stands for every later one of its kind and reason. */
+export const UNATTRIBUTED_ALERT_WINDOW_MS = 3600_000;
+
+/**
+ * Whether an alert of `type` and `reason` that names no object (a notify that cannot be read, or names no order of
+ * ours) was raised for the account in this mode within the last UNATTRIBUTED_ALERT_WINDOW_MS. Anyone can POST to a
+ * notify URL, so such an alert is raised once per window, not once per request (each is still logged).
+ */
+export async function unattributedAlertRaised(
+  db: Db,
+  alert: { accountId: string; livemode: boolean; type: string; reason: string },
+  now: number,
+): Promise<boolean> {
+  const recent = await db
+    .selectFrom('event_alerts')
+    .innerJoin('events', 'events.id', 'event_alerts.event_id')
+    .select('events.data')
+    .where('event_alerts.account_id', '=', alert.accountId)
+    .where('event_alerts.livemode', '=', alert.livemode ? 1 : 0)
+    .where('event_alerts.created', '>', now - UNATTRIBUTED_ALERT_WINDOW_MS)
+    .where('events.type', '=', alert.type)
+    .where('events.object_id', 'is', null)
+    .execute();
+  return recent.some((row) => (JSON.parse(row.data) as { reason?: unknown }).reason === alert.reason);
 }
 
 /** The newest `limit` alerts of the account in this mode, newest first. */

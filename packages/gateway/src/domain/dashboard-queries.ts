@@ -131,37 +131,39 @@ export async function findPayment(
   reference: string,
 ): Promise<string | undefined> {
   const ref = reference.trim();
-  if (ref === '' || ref.length > 64) return undefined;
+  // Every reference is printable ASCII; anything else names nothing (and PostgreSQL refuses a NUL in text).
+  if (!/^[\x21-\x7e]{1,64}$/.test(ref)) return undefined;
   const livemode = auth.livemode ? 1 : 0;
-  const intent = await ctx.db
-    .selectFrom('payment_intents')
-    .select('id')
-    .where('account_id', '=', auth.accountId)
-    .where('livemode', '=', livemode)
-    .where((eb) =>
-      eb.or([eb('id', '=', ref), eb('out_trade_no', '=', ref), eb('wechat_transaction_id', '=', ref)]),
-    )
-    .executeTakeFirst();
-  if (intent) return intent.id;
+  const ours = (row: { account_id: string; livemode: number } | undefined) =>
+    row !== undefined && row.account_id === auth.accountId && row.livemode === livemode;
+  // One column per lookup, each on its own unique or partial index, then checked against the account and mode:
+  // an OR over them, or the account's columns first, lets SQLite scan every payment of the account instead.
+  const intentBy = (column: 'id' | 'out_trade_no' | 'wechat_transaction_id') =>
+    ctx.db
+      .selectFrom('payment_intents')
+      .select(['id', 'account_id', 'livemode'])
+      .where(column, '=', ref)
+      .executeTakeFirst();
+  for (const column of ['id', 'out_trade_no', 'wechat_transaction_id'] as const) {
+    const intent = await intentBy(column);
+    if (ours(intent)) return intent!.id;
+  }
   const retired = await ctx.db
     .selectFrom('payment_intent_retired_orders as r')
     .innerJoin('payment_intents as p', 'p.id', 'r.intent_id')
-    .select('p.id')
-    .where('r.account_id', '=', auth.accountId)
-    .where('p.livemode', '=', livemode)
+    .select(['p.id', 'p.account_id', 'p.livemode'])
     .where('r.out_trade_no', '=', ref)
     .executeTakeFirst();
-  if (retired) return retired.id;
-  const refund = await ctx.db
-    .selectFrom('refunds')
-    .select('payment_intent')
-    .where('account_id', '=', auth.accountId)
-    .where('livemode', '=', livemode)
-    .where((eb) =>
-      eb.or([eb('id', '=', ref), eb('out_refund_no', '=', ref), eb('wechat_refund_id', '=', ref)]),
-    )
-    .executeTakeFirst();
-  return refund?.payment_intent;
+  if (ours(retired)) return retired!.id;
+  for (const column of ['id', 'out_refund_no', 'wechat_refund_id'] as const) {
+    const refund = await ctx.db
+      .selectFrom('refunds')
+      .select(['payment_intent', 'account_id', 'livemode'])
+      .where(column, '=', ref)
+      .executeTakeFirst();
+    if (ours(refund)) return refund!.payment_intent;
+  }
+  return undefined;
 }
 
 export interface PaymentDetail {

@@ -1,7 +1,7 @@
 // Payment notifies: verify the raw bytes, check them against our record, then change state with its event.
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
-import { unattributedMode } from './alerts.js';
+import { unattributedAlertRaised, unattributedMode } from './alerts.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import { amountMatches } from './reconcile.js';
@@ -34,6 +34,10 @@ async function reject(
 ): Promise<NotifyOutcome> {
   const now = ctx.now();
   const livemode = intent ? intent.livemode === 1 : await unattributedMode(ctx, accountId);
+  ctx.log.warn({ account: accountId, intent: intent?.id, reason }, 'payment notify refused');
+  const type = 'payment_intent.notify_rejected';
+  if (!intent && (await unattributedAlertRaised(ctx.db, { accountId, livemode, type, reason }, now)))
+    return { accepted: false, message: reason };
   await ctx.db.transaction().execute(async (trx) => {
     if (intent) await recordPayload(trx, intent.id, 'notify_rejected', rawBody.toString('utf8'), now);
     await recordEvent(
@@ -41,14 +45,13 @@ async function reject(
       {
         accountId,
         livemode,
-        type: 'payment_intent.notify_rejected',
+        type,
         objectId: intent?.id ?? null,
         data: { reason, payment_intent: intent?.id ?? null, ...detail },
       },
       now,
     );
   });
-  ctx.log.warn({ account: accountId, intent: intent?.id, reason }, 'payment notify refused');
   return { accepted: false, message: reason, intentId: intent?.id };
 }
 

@@ -38,6 +38,7 @@ import {
   neverOrdered,
   type PayloadKind,
   recordPayload,
+  stillOrdering,
   transition,
 } from './transitions.js';
 import { wechatCallLeaseMs } from './wechat-lease.js';
@@ -251,6 +252,28 @@ interface ConfirmPlan {
   clientIp: string;
 }
 
+/**
+ * Refuses to confirm an intent that is past its expiry (the expiry job is canceling it) or whose cancel is waiting
+ * for WeChat's 5-minute closeorder rule: placing or renewing an order would hand the payer one the merchant has
+ * given up.
+ */
+function checkStillWanted(intent: IntentRow, now: number): void {
+  if (intent.close_at !== null || intent.cancellation_reason !== null)
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'payment_intent_unexpected_state',
+      `You cannot confirm this PaymentIntent because it is being canceled (${intent.cancellation_reason ?? 'requested'}).`,
+    );
+  if (intent.expires_at <= now)
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'payment_intent_unexpected_state',
+      'You cannot confirm this PaymentIntent because it has expired; create a new one.',
+    );
+}
+
 function changedMeanwhile(): ApiError {
   return new ApiError(
     409,
@@ -398,6 +421,7 @@ export async function confirmIntent(
 ): Promise<IntentView> {
   const intent = await loadIntent(ctx, auth, id);
   const plan = planConfirm(intent, input);
+  checkStillWanted(intent, ctx.now());
   const account = await loadAccount(ctx, intent.account_id);
   checkAppId(plan, account);
   let retiring: string | undefined;
@@ -417,17 +441,22 @@ export async function confirmIntent(
   // the caller whose conditional UPDATE takes it sends; a concurrent confirm is refused with a 409.
   const lease = now + wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
   // Store the terminal and the order time before the call: if the reply is lost, the follow-up job queries it.
-  // A retired number's order is replaced by a new one, placed now, of which nothing is known yet.
-  const fields = retiring
-    ? {
-        ...confirmFields(ctx, { ...intent, ordered_at: null }, plan, input, now, lease),
-        out_trade_no: nextOrderNumber(intent.out_trade_no),
-        wechat_prepay_id: null,
-        prepay_at: null,
-        query_count: 0,
-        next_action: null,
-      }
-    : confirmFields(ctx, intent, plan, input, now, lease);
+  // A retired number's order is replaced by a new one, placed now, of which nothing is known yet. Renewing the
+  // prepay of an open order (requires_action) takes the lease only: the order, its status and its follow-up
+  // schedule stay as they are, whatever the call's outcome.
+  const renewing = intent.status === 'requires_action';
+  const fields = renewing
+    ? { confirming_until: lease, updated: now }
+    : retiring
+      ? {
+          ...confirmFields(ctx, { ...intent, ordered_at: null }, plan, input, now, lease),
+          out_trade_no: nextOrderNumber(intent.out_trade_no),
+          wechat_prepay_id: null,
+          prepay_at: null,
+          query_count: 0,
+          next_action: null,
+        }
+      : confirmFields(ctx, intent, plan, input, now, lease);
   const takeLease = (db: Db) =>
     db
       .updateTable('payment_intents')
@@ -522,6 +551,9 @@ async function placeOrder(
     await recordPayload(ctx.db, id, payload.kind, payload.body, ctx.now());
     throw toApiError(error);
   }
+  // A renewal WeChat answered with the prepay the payer already has (it is not 2 hours old yet): nothing changes.
+  if (intent.status === 'requires_action' && reply.prepay_id === intent.wechat_prepay_id)
+    return { view: intentView(await loadIntent(ctx, auth, id)), released: false };
   const nextAction = buildNextAction(ctx, client, account, intent, terminalType, reply);
   const updated = await transition(ctx, id, 'require_action', {
     patch: {
@@ -531,6 +563,15 @@ async function placeOrder(
     },
     payload: { kind: 'prepay', body: wechatText(reply) },
     releaseLease: lease,
+    // Only over the order and prepay this call was made for: a late reply (its process stalled past the lease)
+    // must not replace what a later confirm has shown the payer, nor put back an order given up since.
+    only: (eb) =>
+      eb.and([
+        stillOrdering(intent.out_trade_no)(eb),
+        intent.wechat_prepay_id === null
+          ? eb('wechat_prepay_id', 'is', null)
+          : eb('wechat_prepay_id', '=', intent.wechat_prepay_id),
+      ]),
   });
   if (updated) return { view: intentView(updated), released: true };
   return { view: intentView(await loadIntent(ctx, auth, id)), released: false };

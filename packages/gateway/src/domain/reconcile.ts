@@ -144,12 +144,7 @@ async function cancelAbsentOrder(
   if (canceled) return canceled;
   const fresh = await reload(ctx, intent.id);
   if (!isOpen(fresh.status)) return fresh;
-  throw new ApiError(
-    409,
-    'invalid_request_error',
-    'lock_timeout',
-    `PaymentIntent ${intent.id} changed while it was being canceled; retry`,
-  );
+  throw changedWhileCanceling(intent);
 }
 
 /**
@@ -197,29 +192,47 @@ export async function closeIntent(
     if (canceled) return canceled;
   }
   if (!isOpen(queried.intent.status)) return queried.intent;
+  // A confirm gave the order up for a new one meanwhile (a failed payment paid again): closing the old order
+  // would not stop the new one, which the payer may be paying.
+  if (queried.intent.out_trade_no !== current.out_trade_no) throw changedWhileCanceling(current);
   const account = await loadAccount(ctx, intent.account_id);
   const client = ctx.wechat(account, intent.livemode === 1);
+  // Each cancel below is on condition that `current`'s order, the one closed, is still the intent's.
+  let canceled: IntentRow | undefined;
   try {
-    const reply = await client.closeOrder({ out_trade_no: intent.out_trade_no });
-    await markIntentCanceled(ctx, queried.intent, reason, { kind: 'close', body: wechatText(reply) });
+    const reply = await client.closeOrder({ out_trade_no: current.out_trade_no });
+    canceled = await markIntentCanceled(ctx, current, reason, { kind: 'close', body: wechatText(reply) });
   } catch (error) {
     if (error instanceof BusinessError && error.errCode === 'ORDERPAID') {
       await recordPayload(ctx.db, intent.id, 'close', error.rawBody ?? error.message, ctx.now());
-      return queryIntent(ctx, queried.intent);
+      return queryIntent(ctx, current);
     }
     if (error instanceof BusinessError && error.errCode === 'ORDERCLOSED') {
-      await markIntentCanceled(ctx, queried.intent, reason, {
+      canceled = await markIntentCanceled(ctx, current, reason, {
         kind: 'close',
         body: error.rawBody ?? error.message,
       });
     } else if (error instanceof BusinessError && error.errCode === 'ORDERNOTEXIST') {
       const payload = { kind: 'close' as const, body: error.rawBody ?? error.message };
-      const canceled = await cancelAbsentOrder(ctx, current, reason, payload);
-      if (!canceled) throw error;
-      return canceled;
+      const absent = await cancelAbsentOrder(ctx, current, reason, payload);
+      if (!absent) throw error;
+      return absent;
     } else {
       throw error;
     }
   }
-  return reload(ctx, intent.id);
+  if (canceled) return canceled;
+  const fresh = await reload(ctx, intent.id);
+  if (isOpen(fresh.status)) throw changedWhileCanceling(current);
+  return fresh;
+}
+
+/** Refused: the intent moved on to another order while it was being canceled, so the cancel has to start over. */
+function changedWhileCanceling(intent: IntentRow): ApiError {
+  return new ApiError(
+    409,
+    'invalid_request_error',
+    'lock_timeout',
+    `PaymentIntent ${intent.id} changed while it was being canceled; retry`,
+  );
 }

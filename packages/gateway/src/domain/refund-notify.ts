@@ -3,7 +3,7 @@
 // refused one is alerted (refund.notify_rejected): a refund notify the merchant cannot read is otherwise silent.
 import { parseRefundNotify, type RefundNotify } from '@wxpay/sdk';
 import type { RefundRow } from '../db/schema-refunds-webhooks.js';
-import { unattributedMode } from './alerts.js';
+import { unattributedAlertRaised, unattributedMode } from './alerts.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import type { NotifyOutcome } from './notify.js';
@@ -24,6 +24,10 @@ async function reject(
 ): Promise<NotifyOutcome> {
   const now = ctx.now();
   const livemode = refund ? refund.livemode === 1 : await unattributedMode(ctx, accountId);
+  ctx.log.warn({ account: accountId, refund: refund?.id, reason }, 'refund notify refused');
+  const type = 'refund.notify_rejected';
+  if (!refund && (await unattributedAlertRaised(ctx.db, { accountId, livemode, type, reason }, now)))
+    return { accepted: false, message: reason };
   await ctx.db.transaction().execute(async (trx) => {
     if (refund && kept !== undefined)
       await recordRefundPayload(trx, refund, 'refund_notify_rejected', kept, now);
@@ -32,7 +36,7 @@ async function reject(
       {
         accountId,
         livemode,
-        type: 'refund.notify_rejected',
+        type,
         objectId: refund?.id ?? null,
         data: {
           reason,
@@ -44,7 +48,6 @@ async function reject(
       now,
     );
   });
-  ctx.log.warn({ account: accountId, refund: refund?.id, reason }, 'refund notify refused');
   return { accepted: false, message: reason };
 }
 

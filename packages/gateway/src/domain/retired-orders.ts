@@ -47,10 +47,10 @@ export function intentOfRetiredOrder(
 }
 
 /**
- * WeChat reports paid an order the intent gave up after WeChat had said it failed: the payer may have paid twice
- * (that order and the one that replaced it). Nothing about the intent changes; the payment is recorded on the
- * retired order, once, with a payment_intent.wechat_status_conflict alert, for the merchant to refund the payment
- * not needed in WeChat's merchant platform.
+ * WeChat reports paid an order the intent gave up after WeChat had said it failed. Nothing about the intent
+ * changes; the payment is recorded on the retired order, once, with a payment_intent.wechat_status_conflict alert
+ * saying whether the order that replaced it was paid too (the payer paid twice: refund one) or not (the payer paid
+ * through the old order: fulfil, or refund it), either in WeChat's merchant platform.
  */
 export async function alertRetiredOrderPaid(
   ctx: ServiceContext,
@@ -69,11 +69,19 @@ export async function alertRetiredOrderPaid(
       .where('transaction_id', 'is', null)
       .executeTakeFirst();
     if (Number(recorded.numUpdatedRows) !== 1) return false;
+    const current = await trx
+      .selectFrom('payment_intents')
+      .select(['status', 'out_trade_no'])
+      .where('id', '=', intent.id)
+      .executeTakeFirstOrThrow();
     await recordEventAbout(
       trx,
       intent,
       'payment_intent.wechat_status_conflict',
       {
+        // Whether the payer paid twice: succeeded means the order that replaced this one was paid as well.
+        status: current.status,
+        out_trade_no: current.out_trade_no,
         wechat_trade_state: paid.trade_state ?? 'SUCCESS',
         retired_out_trade_no: outTradeNo,
         transaction_id: paid.transaction_id,

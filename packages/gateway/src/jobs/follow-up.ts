@@ -48,6 +48,8 @@ export async function runFollowUps(ctx: ServiceContext, options: { limit?: numbe
           ),
         })
         .where('id', '=', intent.id)
+        // The schedule of the order queried: a confirm that placed another order meanwhile set its own.
+        .where('out_trade_no', '=', intent.out_trade_no)
         .execute();
     } catch (error) {
       ctx.log.warn(

@@ -56,8 +56,12 @@ function alertText({ type, data, refund }: Alert): string {
       return 'A payment notify failed its signature check and was refused. If it keeps happening, check the APIv2 key, or someone is forging notifies.';
     }
     case 'payment_intent.wechat_status_conflict':
-      if (data.retired_out_trade_no)
-        return `WeChat reports order ${String(data.retired_out_trade_no)} as paid, which it had said failed and this payment replaced with a new order: the payer may have paid twice. Check both orders in WeChat's merchant platform and refund the one not needed there.`;
+      if (data.retired_out_trade_no) {
+        const retired = `WeChat reports order ${String(data.retired_out_trade_no)} as paid, which it had said failed and this payment replaced with order ${String(data.out_trade_no ?? '')}`;
+        return data.status === 'succeeded'
+          ? `${retired}, paid too: the payer paid twice. Refund one of the two orders in WeChat's merchant platform.`
+          : `${retired}, which is not paid: the payer paid through the old order. Fulfil the order and cancel this payment, or refund the old order in WeChat's merchant platform.`;
+      }
       return 'WeChat reports a payment canceled here as paid: the payer was charged. Refund it, or fulfil the order.';
     case 'checkout.session.completed_after_expiry':
       return `Checkout session ${String(data.checkout_session ?? '')} was paid after it expired, and is now complete. Fulfil the order, or refund the payment.`;
