@@ -106,6 +106,46 @@ for (const kind of DATABASE_KINDS) {
       assert.ok(testMode.length > 0);
       for (const a of testMode) assert.ok(a.paymentIntent && a.paymentIntent !== 'pi_conflict', a.id);
     });
+
+    test('a notify anyone could post is alerted once an hour per payment; a signed one every time', async () => {
+      const rejections = async () =>
+        (await h.api('GET', '/v1/events?type=payment_intent.notify_rejected&limit=100')).body.data.map(
+          (e: { data: { object: Record<string, unknown> } }) => e.data.object,
+        );
+      h.clock.now += 2 * 3600_000;
+      const before = (await rejections()).length;
+      const created = await h.api('POST', '/v1/payment_intents', {
+        amount: 200,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } },
+      });
+      const order = h.orders.get(created.body.wechat_pay.out_trade_no)!;
+      const stranger = { ...order, out_trade_no: 'NotOurs0001' };
+      for (let i = 0; i < 3; i++) {
+        // A bad signature naming our order, and one naming nothing of ours: anyone can send these.
+        assert.equal((await h.postNotify(notifyXml(order, {}, 'f'.repeat(32)))).status, 200);
+        assert.equal((await h.postNotify(notifyXml(stranger, {}, 'f'.repeat(32)))).status, 200);
+        h.clock.now += 1000;
+      }
+      // Signed by the merchant's key, for orders the account does not have: each one is alerted, with its number.
+      await h.postNotify(notifyXml({ ...order, out_trade_no: 'Unknown0001' }));
+      await h.postNotify(notifyXml({ ...order, out_trade_no: 'Unknown0002' }));
+      const fresh = (await rejections()).slice(0, (await rejections()).length - before);
+      const summary = fresh.map(
+        (d: Record<string, unknown>) => `${d.reason}:${d.payment_intent ?? d.out_trade_no ?? '-'}`,
+      );
+      assert.deepEqual(summary.sort(), [
+        'signature_invalid:-',
+        `signature_invalid:${created.body.id}`,
+        'unknown_out_trade_no:Unknown0001',
+        'unknown_out_trade_no:Unknown0002',
+      ]);
+      // An hour later the same unverifiable notify is alerted again.
+      h.clock.now += 3600_000;
+      await h.postNotify(notifyXml(order, {}, 'f'.repeat(32)));
+      assert.equal((await rejections()).length, before + 5);
+    });
   });
 }
 

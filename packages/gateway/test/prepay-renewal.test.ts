@@ -4,6 +4,7 @@
 // refuses an expired prepay as WeChat's client does, on SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { buildXml, nonce, sign } from '@wxpay/sdk';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
@@ -156,6 +157,73 @@ for (const kind of DATABASE_KINDS) {
       });
       assert.equal(reported.status, 200, JSON.stringify(reported.body));
       await succeeded(created.body.id);
+    });
+
+    test('a renewal WeChat refuses as a used number, which WeChat then cannot be asked about, stays requires_action', async () => {
+      const created = await s.api('POST', '/v1/payment_intents', {
+        amount: 450,
+        currency: 'CNY',
+        confirm: true,
+        payment_method_options: web,
+      });
+      const merchant = s.sandbox.merchants[0]!;
+      const fields = {
+        return_code: 'SUCCESS',
+        return_msg: 'OK',
+        appid: merchant.appid,
+        mch_id: merchant.mchId,
+        nonce_str: nonce(),
+        result_code: 'FAIL',
+        err_code: 'OUT_TRADE_NO_USED',
+        err_code_des: '商户订单号重复',
+      };
+      const proxy = await startWechatProxy(s.sandbox, merchant);
+      try {
+        const refused = await viaProxy(s.gateway.ctx, proxy, merchant, 3000, async () => {
+          proxy.plan('/pay/unifiedorder', {
+            answer: buildXml({ ...fields, sign: sign(fields, merchant.key, 'MD5') }),
+          });
+          proxy.plan('/pay/orderquery', { answer: 'not xml' }, { answer: 'not xml' }, { answer: 'not xml' });
+          return s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+        });
+        assert.equal(refused.status, 402, JSON.stringify(refused.body));
+        assert.equal(refused.body.error.code, 'OUT_TRADE_NO_USED');
+      } finally {
+        await proxy.close();
+      }
+      const after = await intent(created.body.id);
+      assert.equal(after.status, 'requires_action', 'still offered, and followed up as before');
+      assert.equal(qrOf(after), qrOf(created.body));
+    });
+
+    test('the hosted checkout places a new order rather than confirm an expired one', async () => {
+      const { body: checkout } = await s.api('POST', '/v1/checkout/sessions', {
+        amount: 470,
+        currency: 'CNY',
+        description: 'Mug',
+        success_url: 'https://shop.example/ok',
+        cancel_url: 'https://shop.example/cart',
+        expires_in: DAY_S,
+      });
+      const open = async () => {
+        const page = await fetch(checkout.url, { headers: { 'user-agent': DESKTOP } });
+        assert.equal(page.status, 200);
+        await page.text();
+        return intent((await s.api('GET', `/v1/checkout/sessions/${checkout.id}`)).body.payment_intent);
+      };
+      const first = await open();
+      // As an intent TTL shorter than the session leaves it: the intent expires while the session is open.
+      await s.gateway.ctx.db
+        .updateTable('payment_intents')
+        .set({ expires_at: Date.now() + s.clock.offsetMs + 60_000 })
+        .where('id', '=', first.id)
+        .execute();
+      await s.advance(PREPAY_LIFETIME_MS + 60_000);
+      const shown = await open();
+      assert.notEqual(shown.id, first.id);
+      assert.equal(shown.status, 'requires_action');
+      assert.ok(s.sandbox.pay({ code_url: qrOf(shown) }).ok);
+      await succeeded(shown.id);
     });
 
     test('an intent being canceled, or past its expiry, is not confirmed again', async () => {

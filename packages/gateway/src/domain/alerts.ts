@@ -44,28 +44,37 @@ export async function unattributedMode(ctx: ServiceContext, accountId: string): 
   return live !== undefined;
 }
 
-/** How long an alert that names no object stands for every later one of its kind and reason. */
-export const UNATTRIBUTED_ALERT_WINDOW_MS = 3600_000;
+/** How long an alert about an unverifiable notify stands for every later one like it. */
+export const UNVERIFIED_ALERT_WINDOW_MS = 3600_000;
+
+/** Reasons a notify is refused before anything in it could be verified: anyone can post one. */
+export const UNVERIFIED_REASONS: ReadonlySet<string> = new Set(['signature_invalid', 'req_info_invalid']);
 
 /**
- * Whether an alert of `type` and `reason` that names no object (a notify that cannot be read, or names no order of
- * ours) was raised for the account in this mode within the last UNATTRIBUTED_ALERT_WINDOW_MS. Anyone can POST to a
- * notify URL, so such an alert is raised once per window, not once per request (each is still logged).
+ * Whether an alert of `type` and `reason` about the same object (or about none) was raised for the account in
+ * this mode within the last UNVERIFIED_ALERT_WINDOW_MS. A notify refused before it could be verified (a bad
+ * signature, an undecryptable req_info) can be posted by anyone, as often as they like: such an alert is raised
+ * once per window and object, not once per request (each is still logged). Signed ones are always alerted.
  */
-export async function unattributedAlertRaised(
+export async function unverifiedAlertRaised(
   db: Db,
-  alert: { accountId: string; livemode: boolean; type: string; reason: string },
+  alert: { accountId: string; livemode: boolean; type: string; reason: string; objectId: string | null },
   now: number,
 ): Promise<boolean> {
+  if (!UNVERIFIED_REASONS.has(alert.reason)) return false;
   const recent = await db
     .selectFrom('event_alerts')
     .innerJoin('events', 'events.id', 'event_alerts.event_id')
     .select('events.data')
     .where('event_alerts.account_id', '=', alert.accountId)
     .where('event_alerts.livemode', '=', alert.livemode ? 1 : 0)
-    .where('event_alerts.created', '>', now - UNATTRIBUTED_ALERT_WINDOW_MS)
+    .where('event_alerts.created', '>', now - UNVERIFIED_ALERT_WINDOW_MS)
     .where('events.type', '=', alert.type)
-    .where('events.object_id', 'is', null)
+    .where((eb) =>
+      alert.objectId === null
+        ? eb('events.object_id', 'is', null)
+        : eb('events.object_id', '=', alert.objectId),
+    )
     .execute();
   return recent.some((row) => (JSON.parse(row.data) as { reason?: unknown }).reason === alert.reason);
 }

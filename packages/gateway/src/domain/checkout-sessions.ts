@@ -524,19 +524,22 @@ export async function preparePayment(
     if (!shown) throw notFound('payment_intent', session.payment_intent ?? '');
     return shown;
   }
-  if (current && current.terminal_type === options.flow && PAYABLE.includes(current.status))
+  const now = ctx.now();
+  // An order the payer can still be shown: not expired, no cancel scheduled (a confirm would be refused).
+  const offered = (i: IntentRow) =>
+    i.expires_at > now && i.close_at === null && i.cancellation_reason === null;
+  if (
+    current &&
+    current.terminal_type === options.flow &&
+    PAYABLE.includes(current.status) &&
+    (current.status === 'processing' || offered(current))
+  )
     return renewedPrepay(ctx, auth, current);
   // Never a second live order while one can still be paid: a payment being confirmed is shown as such, and an
   // order of this flow still payable at WeChat (not being canceled) is shown again rather than a new one placed.
   const reusable =
     intents.find((i) => i.status === 'processing') ??
-    intents.find(
-      (i) =>
-        i.terminal_type === options.flow &&
-        i.status === 'requires_action' &&
-        i.close_at === null &&
-        i.cancellation_reason === null,
-    );
+    intents.find((i) => i.terminal_type === options.flow && i.status === 'requires_action' && offered(i));
   if (reusable) {
     await ctx.db
       .updateTable('checkout_sessions')
@@ -547,10 +550,14 @@ export async function preparePayment(
     return renewedPrepay(ctx, auth, reusable);
   }
   let intentId: string;
-  if (current && current.status === 'requires_payment_method' && current.ordered_at === null) {
+  if (
+    current &&
+    current.status === 'requires_payment_method' &&
+    current.ordered_at === null &&
+    offered(current)
+  ) {
     intentId = current.id;
   } else {
-    const now = ctx.now();
     const created = await createIntent(ctx, auth, {
       amount: session.amount,
       currency: session.currency,

@@ -134,19 +134,19 @@ export async function findPayment(
   // Every reference is printable ASCII; anything else names nothing (and PostgreSQL refuses a NUL in text).
   if (!/^[\x21-\x7e]{1,64}$/.test(ref)) return undefined;
   const livemode = auth.livemode ? 1 : 0;
-  const ours = (row: { account_id: string; livemode: number } | undefined) =>
-    row !== undefined && row.account_id === auth.accountId && row.livemode === livemode;
+  const ours = (row: { account_id: string; livemode: number }) =>
+    row.account_id === auth.accountId && row.livemode === livemode;
   // One column per lookup, each on its own unique or partial index, then checked against the account and mode:
   // an OR over them, or the account's columns first, lets SQLite scan every payment of the account instead.
-  const intentBy = (column: 'id' | 'out_trade_no' | 'wechat_transaction_id') =>
-    ctx.db
+  // WeChat's own numbers are unique per merchant, not across the accounts and modes kept here: every row is read.
+  for (const column of ['id', 'out_trade_no', 'wechat_transaction_id'] as const) {
+    const intents = await ctx.db
       .selectFrom('payment_intents')
       .select(['id', 'account_id', 'livemode'])
       .where(column, '=', ref)
-      .executeTakeFirst();
-  for (const column of ['id', 'out_trade_no', 'wechat_transaction_id'] as const) {
-    const intent = await intentBy(column);
-    if (ours(intent)) return intent!.id;
+      .execute();
+    const intent = intents.find(ours);
+    if (intent) return intent.id;
   }
   const retired = await ctx.db
     .selectFrom('payment_intent_retired_orders as r')
@@ -154,14 +154,15 @@ export async function findPayment(
     .select(['p.id', 'p.account_id', 'p.livemode'])
     .where('r.out_trade_no', '=', ref)
     .executeTakeFirst();
-  if (ours(retired)) return retired!.id;
+  if (retired && ours(retired)) return retired.id;
   for (const column of ['id', 'out_refund_no', 'wechat_refund_id'] as const) {
-    const refund = await ctx.db
+    const refunds = await ctx.db
       .selectFrom('refunds')
       .select(['payment_intent', 'account_id', 'livemode'])
       .where(column, '=', ref)
-      .executeTakeFirst();
-    if (ours(refund)) return refund!.payment_intent;
+      .execute();
+    const refund = refunds.find(ours);
+    if (refund) return refund.payment_intent;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 // Payment notifies: verify the raw bytes, check them against our record, then change state with its event.
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
-import { unattributedAlertRaised, unattributedMode } from './alerts.js';
+import { unattributedMode, unverifiedAlertRaised } from './alerts.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import { amountMatches } from './reconcile.js';
@@ -36,7 +36,8 @@ async function reject(
   const livemode = intent ? intent.livemode === 1 : await unattributedMode(ctx, accountId);
   ctx.log.warn({ account: accountId, intent: intent?.id, reason }, 'payment notify refused');
   const type = 'payment_intent.notify_rejected';
-  if (!intent && (await unattributedAlertRaised(ctx.db, { accountId, livemode, type, reason }, now)))
+  const objectId = intent?.id ?? null;
+  if (await unverifiedAlertRaised(ctx.db, { accountId, livemode, type, reason, objectId }, now))
     return { accepted: false, message: reason };
   await ctx.db.transaction().execute(async (trx) => {
     if (intent) await recordPayload(trx, intent.id, 'notify_rejected', rawBody.toString('utf8'), now);
@@ -46,7 +47,7 @@ async function reject(
         accountId,
         livemode,
         type,
-        objectId: intent?.id ?? null,
+        objectId,
         data: { reason, payment_intent: intent?.id ?? null, ...detail },
       },
       now,

@@ -464,15 +464,19 @@ export async function confirmIntent(
       .where('id', '=', id)
       .where('status', '=', intent.status)
       .where('out_trade_no', '=', intent.out_trade_no)
+      // Still wanted (checkStillWanted): no cancel scheduled, not expired, since it was read.
+      .where('close_at', 'is', null)
+      .where('expires_at', '>', now)
       .where((eb) => eb.or([eb('confirming_until', 'is', null), eb('confirming_until', '<=', now)]))
       .executeTakeFirst();
-  const stored = retiring
-    ? await ctx.db.transaction().execute(async (trx) => {
-        const taken = await takeLease(trx);
-        if (Number(taken.numUpdatedRows) === 1) await retireOrder(trx, intent, retiring, now);
-        return taken;
-      })
-    : await takeLease(ctx.db);
+  const stored =
+    retiring && !renewing
+      ? await ctx.db.transaction().execute(async (trx) => {
+          const taken = await takeLease(trx);
+          if (Number(taken.numUpdatedRows) === 1) await retireOrder(trx, intent, retiring, now);
+          return taken;
+        })
+      : await takeLease(ctx.db);
   if (Number(stored.numUpdatedRows) !== 1) throw changedMeanwhile();
   return placeOrderHoldingLease(ctx, auth, account, { ...intent, ...fields }, plan, lease);
 }
@@ -648,8 +652,8 @@ function failureBody(error: unknown): string {
  * A confirm refused because its out_trade_no already names an order at WeChat (charged by an earlier confirm whose
  * answer was lost, say): orderquery says how that order ended and is applied, SUCCESS through the verified path.
  * An order WeChat reports unpaid or failed leaves the refusal to be answered as it is; if the query cannot tell
- * (it failed, or the payer is still entering a password), the intent is left processing for the follow-up job.
- * It is never marked failed on a guess.
+ * (it failed, or the payer is still entering a password), the intent is left processing for the follow-up job,
+ * except a renewal's (requires_action), which the job follows already. It is never marked failed on a guess.
  */
 async function followExistingOrder(
   ctx: ServiceContext,
@@ -670,6 +674,8 @@ async function followExistingOrder(
   if (queried && queried.intent.status !== intent.status) return;
   const known = queried?.tradeState !== undefined && queried.tradeState !== 'USERPAYING';
   if (known) throw toApiError(refusal);
+  // A renewal's order was open and followed up already: unless the payer is paying it now, it stays as it was.
+  if (intent.status === 'requires_action' && queried?.tradeState !== 'USERPAYING') throw toApiError(refusal);
   if (intent.trade_type === 'MICROPAY') await awaitMicropayResult(ctx, intent);
   else await transition(ctx, intent.id, 'await_result');
 }

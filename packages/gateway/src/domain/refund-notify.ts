@@ -3,7 +3,7 @@
 // refused one is alerted (refund.notify_rejected): a refund notify the merchant cannot read is otherwise silent.
 import { parseRefundNotify, type RefundNotify } from '@wxpay/sdk';
 import type { RefundRow } from '../db/schema-refunds-webhooks.js';
-import { unattributedAlertRaised, unattributedMode } from './alerts.js';
+import { unattributedMode, unverifiedAlertRaised } from './alerts.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
 import { recordEvent } from './events.js';
 import type { NotifyOutcome } from './notify.js';
@@ -26,7 +26,8 @@ async function reject(
   const livemode = refund ? refund.livemode === 1 : await unattributedMode(ctx, accountId);
   ctx.log.warn({ account: accountId, refund: refund?.id, reason }, 'refund notify refused');
   const type = 'refund.notify_rejected';
-  if (!refund && (await unattributedAlertRaised(ctx.db, { accountId, livemode, type, reason }, now)))
+  const objectId = refund?.id ?? null;
+  if (await unverifiedAlertRaised(ctx.db, { accountId, livemode, type, reason, objectId }, now))
     return { accepted: false, message: reason };
   await ctx.db.transaction().execute(async (trx) => {
     if (refund && kept !== undefined)
@@ -37,7 +38,7 @@ async function reject(
         accountId,
         livemode,
         type,
-        objectId: refund?.id ?? null,
+        objectId,
         data: {
           reason,
           refund: refund?.id ?? null,
