@@ -115,6 +115,17 @@ for (const kind of DATABASE_KINDS) {
       );
     });
 
+    test("a payment's page lists the orders it gave up, and what WeChat said of them", async () => {
+      const page = await fetch(`${s.url}/dashboard/payments/${retried.id}`, { headers: { cookie } });
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, new RegExp(`data-testid="earlier-orders">${retiredNumber} \\(PAYERROR\\)</td>`));
+      const plain = await (
+        await fetch(`${s.url}/dashboard/payments/${paid.id}`, { headers: { cookie } })
+      ).text();
+      assert.doesNotMatch(plain, /earlier-orders/);
+    });
+
     test('Find needs a login', async () => {
       const answer = await find(paid.id, '');
       assert.equal(answer.status, 303);

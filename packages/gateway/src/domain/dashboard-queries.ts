@@ -169,6 +169,8 @@ export async function findPayment(
 
 export interface PaymentDetail {
   intent: IntentView;
+  /** Orders the payment gave up after they failed, oldest first, with what WeChat said of each. */
+  earlierOrders: { out_trade_no: string; trade_state: string; transaction_id: string | null }[];
   events: { id: string; type: string; created: number }[];
   refunds: { id: string; amount: number; status: string; reason: string | null; created: number }[];
 }
@@ -194,5 +196,11 @@ export async function paymentDetail(
     .where('payment_intent', '=', id)
     .orderBy('created', 'asc')
     .execute();
-  return { intent, events, refunds };
+  const earlierOrders = await ctx.db
+    .selectFrom('payment_intent_retired_orders')
+    .select(['out_trade_no', 'trade_state', 'transaction_id'])
+    .where('intent_id', '=', id)
+    .orderBy('retired', 'asc')
+    .execute();
+  return { intent, events, refunds, earlierOrders };
 }

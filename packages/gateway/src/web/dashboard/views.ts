@@ -217,7 +217,18 @@ ${
 <tr><th scope="row">Status</th><td data-testid="detail-status">${escapeHtml(p.status)}</td></tr>
 <tr><th scope="row">Description</th><td>${escapeHtml(p.description ?? '')}</td></tr>
 <tr><th scope="row">Terminal</th><td>${escapeHtml(p.payment_method_options.wechat_pay.terminal_type ?? '')}</td></tr>
-<tr><th scope="row">out_trade_no</th><td>${escapeHtml(p.wechat_pay.out_trade_no)}</td></tr>
+<tr><th scope="row">out_trade_no</th><td>${escapeHtml(p.wechat_pay.out_trade_no)}</td></tr>${
+    detail.earlierOrders.length
+      ? `<tr><th scope="row">Earlier orders</th><td data-testid="earlier-orders">${detail.earlierOrders
+          .map(
+            (o) =>
+              `${escapeHtml(o.out_trade_no)} (${escapeHtml(o.trade_state)}${
+                o.transaction_id ? `, later reported paid: ${escapeHtml(o.transaction_id)}` : ''
+              })`,
+          )
+          .join('<br>')}</td></tr>`
+      : ''
+  }
 <tr><th scope="row">transaction_id</th><td>${escapeHtml(p.wechat_pay.transaction_id ?? '')}</td></tr>
 <tr><th scope="row">Metadata</th><td><pre>${escapeHtml(JSON.stringify(p.metadata, null, 2))}</pre></td></tr>
 </tbody></table>
