@@ -1,9 +1,8 @@
 // Payment notifies: verify the raw bytes, check them against our record, then change state with its event.
 import { type PaymentNotify, parsePaymentNotify, parseXml } from '@wxpay/sdk';
 import type { IntentRow } from '../db/schema.js';
-import { unattributedMode, unverifiedAlertRaised } from './alerts.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
-import { recordEvent } from './events.js';
+import { alertRejectedNotify } from './notify-rejection.js';
 import { amountMatches } from './reconcile.js';
 import { alertRetiredOrderPaid, intentOfRetiredOrder } from './retired-orders.js';
 import { markIntentSucceeded, recordPayload } from './transitions.js';
@@ -32,26 +31,16 @@ async function reject(
   rawBody: Buffer,
   detail: Record<string, unknown> = {},
 ): Promise<NotifyOutcome> {
-  const now = ctx.now();
-  const livemode = intent ? intent.livemode === 1 : await unattributedMode(ctx, accountId);
   ctx.log.warn({ account: accountId, intent: intent?.id, reason }, 'payment notify refused');
-  const type = 'payment_intent.notify_rejected';
-  const objectId = intent?.id ?? null;
-  if (await unverifiedAlertRaised(ctx.db, { accountId, livemode, type, reason, objectId }, now))
-    return { accepted: false, message: reason };
-  await ctx.db.transaction().execute(async (trx) => {
-    if (intent) await recordPayload(trx, intent.id, 'notify_rejected', rawBody.toString('utf8'), now);
-    await recordEvent(
-      trx,
-      {
-        accountId,
-        livemode,
-        type,
-        objectId,
-        data: { reason, payment_intent: intent?.id ?? null, ...detail },
-      },
-      now,
-    );
+  await alertRejectedNotify(ctx, {
+    accountId,
+    subject: intent,
+    type: 'payment_intent.notify_rejected',
+    reason,
+    data: { payment_intent: intent?.id ?? null, ...detail },
+    keep: intent
+      ? (trx, now) => recordPayload(trx, intent.id, 'notify_rejected', rawBody.toString('utf8'), now)
+      : undefined,
   });
   return { accepted: false, message: reason, intentId: intent?.id };
 }

@@ -3,10 +3,9 @@
 // refused one is alerted (refund.notify_rejected): a refund notify the merchant cannot read is otherwise silent.
 import { parseRefundNotify, type RefundNotify } from '@wxpay/sdk';
 import type { RefundRow } from '../db/schema-refunds-webhooks.js';
-import { unattributedMode, unverifiedAlertRaised } from './alerts.js';
 import { findAccount, merchantIdentity, type ServiceContext } from './context.js';
-import { recordEvent } from './events.js';
 import type { NotifyOutcome } from './notify.js';
+import { alertRejectedNotify } from './notify-rejection.js';
 import { recordRefundPayload } from './refund-transitions.js';
 import { applyWechatRefundStatus } from './refunds.js';
 
@@ -22,32 +21,17 @@ async function reject(
   detail: Record<string, unknown>,
   kept?: string,
 ): Promise<NotifyOutcome> {
-  const now = ctx.now();
-  const livemode = refund ? refund.livemode === 1 : await unattributedMode(ctx, accountId);
   ctx.log.warn({ account: accountId, refund: refund?.id, reason }, 'refund notify refused');
-  const type = 'refund.notify_rejected';
-  const objectId = refund?.id ?? null;
-  if (await unverifiedAlertRaised(ctx.db, { accountId, livemode, type, reason, objectId }, now))
-    return { accepted: false, message: reason };
-  await ctx.db.transaction().execute(async (trx) => {
-    if (refund && kept !== undefined)
-      await recordRefundPayload(trx, refund, 'refund_notify_rejected', kept, now);
-    await recordEvent(
-      trx,
-      {
-        accountId,
-        livemode,
-        type,
-        objectId,
-        data: {
-          reason,
-          refund: refund?.id ?? null,
-          payment_intent: refund?.payment_intent ?? null,
-          ...detail,
-        },
-      },
-      now,
-    );
+  await alertRejectedNotify(ctx, {
+    accountId,
+    subject: refund,
+    type: 'refund.notify_rejected',
+    reason,
+    data: { refund: refund?.id ?? null, payment_intent: refund?.payment_intent ?? null, ...detail },
+    keep:
+      refund && kept !== undefined
+        ? (trx, now) => recordRefundPayload(trx, refund, 'refund_notify_rejected', kept, now)
+        : undefined,
   });
   return { accepted: false, message: reason };
 }
