@@ -298,6 +298,46 @@ for (const kind of DATABASE_KINDS) {
       });
     });
 
+    test('the API lists a payment by any of its order numbers and by its transaction_id, as a WeChat bill shows them', async () => {
+      const failed = await failedQrPayment(480);
+      const first = failed.wechat_pay.out_trade_no;
+      const again = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.ok(
+        s.sandbox.pay({ code_url: again.body.next_action.wechat_pay_display_qr_code.image_data_url }).ok,
+      );
+      const paid = await waitFor('intent succeeded', async () => {
+        const { body } = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+        return body.status === 'succeeded' ? body : undefined;
+      });
+      const list = async (query: Record<string, string>) => {
+        const answer = await s.api('GET', `/v1/payment_intents?${new URLSearchParams(query)}`);
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        return answer.body.data.map((p: Json) => p.id);
+      };
+      const txn = paid.wechat_pay.transaction_id as string;
+      assert.deepEqual(await list({ out_trade_no: first }), [failed.id]);
+      assert.deepEqual(await list({ out_trade_no: `${first}_2` }), [failed.id]);
+      assert.deepEqual(await list({ transaction_id: txn }), [failed.id]);
+      assert.deepEqual(await list({ out_trade_no: first, transaction_id: txn, status: 'succeeded' }), [
+        failed.id,
+      ]);
+      assert.deepEqual(await list({ out_trade_no: first, status: 'canceled' }), []);
+      assert.deepEqual(await list({ out_trade_no: 'NoSuchOrder' }), []);
+      const other = await failedQrPayment(490);
+      assert.deepEqual(await list({ out_trade_no: other.wechat_pay.out_trade_no, transaction_id: txn }), []);
+      for (const [param, value] of [
+        ['out_trade_no', 'has space'],
+        ['out_trade_no', 'x'.repeat(33)],
+        ['transaction_id', '4200-0000'],
+      ] as const) {
+        const bad = await s.api('GET', `/v1/payment_intents?${new URLSearchParams({ [param]: value })}`);
+        assert.equal(bad.status, 400, JSON.stringify(bad.body));
+        assert.equal(bad.body.error.param, param);
+      }
+    });
+
     test('a late answer about the given-up order moves nothing: a failure, a cancel or a payment of it', async () => {
       const failed = await failedQrPayment(420);
       const stale = await s.gateway.ctx.db

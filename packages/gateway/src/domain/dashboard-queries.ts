@@ -5,6 +5,7 @@ import type { AuthContext, ServiceContext } from './context.js';
 import { type IntentView, intentView } from './intent-view.js';
 import { type ListResult, paginate } from './pagination.js';
 import { retrieveIntent } from './payment-intents.js';
+import { intentByRefund, intentsByOrderNumber, intentsByTransaction } from './payment-references.js';
 import { toUnixSeconds } from './time.js';
 
 const DAY_MS = 86_400_000;
@@ -133,38 +134,19 @@ export async function findPayment(
   const ref = reference.trim();
   // Every reference is printable ASCII; anything else names nothing (and PostgreSQL refuses a NUL in text).
   if (!/^[\x21-\x7e]{1,64}$/.test(ref)) return undefined;
-  const livemode = auth.livemode ? 1 : 0;
-  const ours = (row: { account_id: string; livemode: number }) =>
-    row.account_id === auth.accountId && row.livemode === livemode;
-  // One column per lookup, each on its own unique or partial index, then checked against the account and mode:
-  // an OR over them, or the account's columns first, lets SQLite scan every payment of the account instead.
-  // WeChat's own numbers are unique per merchant, not across the accounts and modes kept here: every row is read.
-  for (const column of ['id', 'out_trade_no', 'wechat_transaction_id'] as const) {
-    const intents = await ctx.db
-      .selectFrom('payment_intents')
-      .select(['id', 'account_id', 'livemode'])
-      .where(column, '=', ref)
-      .execute();
-    const intent = intents.find(ours);
-    if (intent) return intent.id;
-  }
-  const retired = await ctx.db
-    .selectFrom('payment_intent_retired_orders as r')
-    .innerJoin('payment_intents as p', 'p.id', 'r.intent_id')
-    .select(['p.id', 'p.account_id', 'p.livemode'])
-    .where('r.out_trade_no', '=', ref)
+  const byId = await ctx.db
+    .selectFrom('payment_intents')
+    .select('id')
+    .where('id', '=', ref)
+    .where('account_id', '=', auth.accountId)
+    .where('livemode', '=', auth.livemode ? 1 : 0)
     .executeTakeFirst();
-  if (retired && ours(retired)) return retired.id;
-  for (const column of ['id', 'out_refund_no', 'wechat_refund_id'] as const) {
-    const refunds = await ctx.db
-      .selectFrom('refunds')
-      .select(['payment_intent', 'account_id', 'livemode'])
-      .where(column, '=', ref)
-      .execute();
-    const refund = refunds.find(ours);
-    if (refund) return refund.payment_intent;
-  }
-  return undefined;
+  if (byId) return byId.id;
+  const [byOrder] = await intentsByOrderNumber(ctx.db, auth, ref);
+  if (byOrder) return byOrder;
+  const [byTransaction] = await intentsByTransaction(ctx.db, auth, ref);
+  if (byTransaction) return byTransaction;
+  return intentByRefund(ctx.db, auth, ref);
 }
 
 export interface PaymentDetail {

@@ -9,6 +9,7 @@ import {
   type WechatPay,
   WechatPayError,
 } from '@wxpay/sdk';
+import { sql } from 'kysely';
 import { insertRow } from '../db/insert-row.js';
 import type { AccountRow, Db, IntentRow } from '../db/schema.js';
 import { type AuthContext, loadAccount, type ServiceContext } from './context.js';
@@ -20,6 +21,7 @@ import { type IntentView, intentView } from './intent-view.js';
 import { awaitMicropayResult, micropayOutcomeUnknown } from './micropay.js';
 import { checkAmount, isCurrency } from './money.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
+import { intentsByOrderNumber, intentsByTransaction } from './payment-references.js';
 import {
   amountMatches,
   cancelIfNoOrder,
@@ -229,17 +231,38 @@ export async function retrieveIntent(
   );
 }
 
-export function listIntents(
+export interface IntentListParams extends ListParams {
+  status?: string;
+  /** The payment's order number, current or one it gave up after a failed payment (as a WeChat bill shows it). */
+  out_trade_no?: string;
+  /** WeChat's transaction_id of the payment. */
+  transaction_id?: string;
+}
+
+export async function listIntents(
   ctx: ServiceContext,
   auth: AuthContext,
-  params: ListParams & { status?: string },
+  params: IntentListParams,
 ): Promise<ListResult<IntentView>> {
+  // WeChat's numbers are resolved to the account's payments first, each on its own index.
+  let ids: string[] | undefined;
+  if (params.out_trade_no !== undefined) ids = await intentsByOrderNumber(ctx.db, auth, params.out_trade_no);
+  if (params.transaction_id !== undefined) {
+    const paid = await intentsByTransaction(ctx.db, auth, params.transaction_id);
+    ids = ids === undefined ? paid : ids.filter((id) => paid.includes(id));
+  }
+  const matching = ids;
   return paginate(
     ctx.db,
     'payment_intents',
     auth,
     params,
-    (q) => (params.status ? q.where('status', '=', params.status) : q),
+    (query) => {
+      let q = params.status ? query.where('status', '=', params.status) : query;
+      if (matching !== undefined)
+        q = matching.length ? q.where('id', 'in', matching) : q.where(sql<boolean>`1 = 0`);
+      return q;
+    },
     (row) => intentView(row as unknown as IntentRow),
   );
 }

@@ -101,7 +101,19 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
         tags: ['payment_intents'],
         summary: 'List PaymentIntents, newest first',
         querystring: Type.Object(
-          { ...ListQuery, status: Type.Optional(Type.Union(INTENT_STATUSES.map((s) => Type.Literal(s)))) },
+          {
+            ...ListQuery,
+            status: Type.Optional(Type.Union(INTENT_STATUSES.map((s) => Type.Literal(s)))),
+            out_trade_no: Type.Optional(
+              Type.String({
+                pattern: '^[0-9A-Za-z_\\-|*@]{1,32}$',
+                description: "The payment's order number, current or one it gave up after a failed payment",
+              }),
+            ),
+            transaction_id: Type.Optional(
+              Type.String({ pattern: '^[0-9A-Za-z]{1,64}$', description: "WeChat's transaction_id" }),
+            ),
+          },
           { additionalProperties: false },
         ),
       },
@@ -113,6 +125,8 @@ export async function paymentIntentRoutes(app: FastifyInstance, ctx: ServiceCont
         starting_after: q.starting_after,
         ending_before: q.ending_before,
         status: q.status,
+        out_trade_no: q.out_trade_no,
+        transaction_id: q.transaction_id,
         created: createdRange(q),
       });
     },
