@@ -338,19 +338,6 @@ for (const kind of DATABASE_KINDS) {
       }
     });
 
-    test('a failed payment is canceled without closeorder: nothing can be paid on a failed order', async () => {
-      const failed = await failedQrPayment(495);
-      await s.advance(6 * 60_000);
-      const before = proxy.calls.length;
-      const canceled = await viaProxy(s.gateway.ctx, proxy, merchant, 5000, () =>
-        s.api('POST', `/v1/payment_intents/${failed.id}/cancel`, {}),
-      );
-      assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
-      assert.equal(canceled.body.status, 'canceled');
-      assert.deepEqual(proxy.calls.slice(before), ['/pay/orderquery']);
-      assert.equal(await tradeState(failed.wechat_pay.out_trade_no), 'PAYERROR');
-    });
-
     test('a late answer about the given-up order moves nothing: a failure, a cancel or a payment of it', async () => {
       const failed = await failedQrPayment(420);
       const stale = await s.gateway.ctx.db

@@ -141,7 +141,10 @@ async function cancelAbsentOrder(
   const canceled = await markIntentCanceled(ctx, intent, reason, payload, (eb) =>
     eb.and([eb('updated', '=', intent.updated), confirmLeaseFree(now)(eb)]),
   );
-  return canceledOrChanged(ctx, intent, canceled);
+  if (canceled) return canceled;
+  const fresh = await reload(ctx, intent.id);
+  if (!isOpen(fresh.status)) return fresh;
+  throw changedWhileCanceling(intent);
 }
 
 /**
@@ -192,9 +195,6 @@ export async function closeIntent(
   // A confirm gave the order up for a new one meanwhile (a failed payment paid again): closing the old order
   // would not stop the new one, which the payer may be paying.
   if (queried.intent.out_trade_no !== current.out_trade_no) throw changedWhileCanceling(current);
-  // A failed order (PAYERROR) is final at WeChat: nothing can be paid on it, so there is nothing to close.
-  if (queried.tradeState === 'PAYERROR')
-    return canceledOrChanged(ctx, current, await markIntentCanceled(ctx, current, reason));
   const account = await loadAccount(ctx, intent.account_id);
   const client = ctx.wechat(account, intent.livemode === 1);
   // Each cancel below is on condition that `current`'s order, the one closed, is still the intent's.
@@ -221,18 +221,9 @@ export async function closeIntent(
       throw error;
     }
   }
-  return canceledOrChanged(ctx, current, canceled);
-}
-
-/** The canceled row; else the intent as it now is if it left the open states meanwhile; else a 409 to retry. */
-async function canceledOrChanged(
-  ctx: ServiceContext,
-  intent: IntentRow,
-  canceled: IntentRow | undefined,
-): Promise<IntentRow> {
   if (canceled) return canceled;
   const fresh = await reload(ctx, intent.id);
-  if (isOpen(fresh.status)) throw changedWhileCanceling(intent);
+  if (isOpen(fresh.status)) throw changedWhileCanceling(current);
   return fresh;
 }
 
