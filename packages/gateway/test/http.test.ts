@@ -119,6 +119,10 @@ for (const kind of DATABASE_KINDS) {
         ['GET', '/v1/payment_intents?limit=abc', undefined, 400, 'limit'],
         ['GET', '/v1/payment_intents?status=paid', undefined, 400, 'status'],
         ['GET', '/v1/payment_intents?starting_after=pi_missing', undefined, 400, 'starting_after'],
+        // Not an id at all (PostgreSQL refuses a NUL in text: it must never reach the database).
+        ['GET', '/v1/payment_intents?starting_after=pi_%00', undefined, 400, 'starting_after'],
+        ['GET', '/v1/events?ending_before=evt%00x', undefined, 400, 'ending_before'],
+        ['GET', '/v1/refunds?starting_after=re%20x', undefined, 400, 'starting_after'],
         ['GET', `/v1/payment_intents/${id}?expand[]=secrets`, undefined, 400, 'expand[].0'],
         ['GET', '/v1/events?limit=101', undefined, 400, 'limit'],
         [

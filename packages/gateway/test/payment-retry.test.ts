@@ -421,6 +421,15 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(conflicts[0]!.data.object.transaction_id, paidFields.transaction_id);
       const retired = await retiredRows(failed.id);
       assert.equal(retired[0]!.transaction_id, paidFields.transaction_id);
+      // That payment's transaction_id, as WeChat's bill shows it, finds the payment.
+      const byTransaction = await s.api(
+        'GET',
+        `/v1/payment_intents?transaction_id=${paidFields.transaction_id}`,
+      );
+      assert.deepEqual(
+        byTransaction.body.data.map((p: Json) => p.id),
+        [failed.id],
+      );
       const rejected = await eventsOf(s.api, failed.id, 'payment_intent.notify_rejected');
       assert.equal(rejected.length, 0);
     });

@@ -28,18 +28,27 @@ export async function intentsByOrderNumber(db: Db, auth: AuthContext, outTradeNo
   return [...current, ...retired].filter(ownedBy(auth)).map((row) => row.id);
 }
 
-/** The ids of the account's payments WeChat paid under `transactionId`. */
+/**
+ * The ids of the account's payments WeChat paid under `transactionId`: on their order, or on one they gave up
+ * (a late payment WeChat reported after it had said that order failed).
+ */
 export async function intentsByTransaction(
   db: Db,
   auth: AuthContext,
   transactionId: string,
 ): Promise<string[]> {
-  const rows: Owned[] = await db
+  const paid: Owned[] = await db
     .selectFrom('payment_intents')
     .select(['id', 'account_id', 'livemode'])
     .where('wechat_transaction_id', '=', transactionId)
     .execute();
-  return rows.filter(ownedBy(auth)).map((row) => row.id);
+  const paidOnRetired: Owned[] = await db
+    .selectFrom('payment_intent_retired_orders as r')
+    .innerJoin('payment_intents as p', 'p.id', 'r.intent_id')
+    .select(['p.id', 'p.account_id', 'p.livemode'])
+    .where('r.transaction_id', '=', transactionId)
+    .execute();
+  return [...paid, ...paidOnRetired].filter(ownedBy(auth)).map((row) => row.id);
 }
 
 /** The refund's payment, for a refund id, out_refund_no or WeChat refund_id of the account's. */

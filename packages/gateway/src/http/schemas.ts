@@ -29,8 +29,9 @@ export const errorResponses = {
 
 export const ListQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  ending_before: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  // An object id (pi_…, re_…, evt_…): letters, digits and underscores.
+  starting_after: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z_]{1,64}$' })),
+  ending_before: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z_]{1,64}$' })),
   'created[gt]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS })),
   'created[gte]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS })),
   'created[lt]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS })),
