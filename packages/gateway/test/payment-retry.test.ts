@@ -8,6 +8,7 @@ import type { Merchant } from '@wxpay/sandbox';
 import { buildXml, nonce, sign, WechatPay } from '@wxpay/sdk';
 import { closeIntent, queryIntent } from '../src/domain/reconcile.ts';
 import { markIntentCanceled, markIntentSucceeded } from '../src/domain/transitions.ts';
+import { closeRetiredOrders } from '../src/jobs/retired-closes.ts';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
@@ -336,6 +337,50 @@ for (const kind of DATABASE_KINDS) {
         assert.equal(bad.status, 400, JSON.stringify(bad.body));
         assert.equal(bad.body.error.param, param);
       }
+    });
+
+    test('the order a retry gave up is closed at WeChat once its 5 minutes have passed, so it cannot be paid too', async () => {
+      const failed = await failedQrPayment(505);
+      const first = failed.wechat_pay.out_trade_no;
+      const again = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+        payment_method_options: web,
+      });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      const [row] = await retiredRows(failed.id);
+      assert.ok(
+        row!.close_at !== null && row!.close_at > s.gateway.ctx.now(),
+        'due after WeChat’s 5 minutes',
+      );
+      await closeRetiredOrders(s.gateway.ctx);
+      assert.equal(await tradeState(first), 'PAYERROR', 'not closed before it may be');
+
+      await s.advance(5 * 60_000 + 1000);
+      // The first try fails (an unreadable reply): tried again a minute later, not at once.
+      await viaProxy(s.gateway.ctx, proxy, merchant, 5000, async () => {
+        proxy.plan('/pay/closeorder', { answer: 'not xml' }, { answer: 'not xml' }, { answer: 'not xml' });
+        await closeRetiredOrders(s.gateway.ctx);
+      });
+      proxy.clear();
+      const [failedClose] = await retiredRows(failed.id);
+      assert.equal(failedClose!.close_failures, 1);
+      assert.equal(await tradeState(first), 'PAYERROR');
+      await closeRetiredOrders(s.gateway.ctx);
+      assert.equal(await tradeState(first), 'PAYERROR', 'waits out its back-off');
+
+      await s.advance(61_000);
+      assert.ok((await closeRetiredOrders(s.gateway.ctx)) >= 1);
+      assert.equal(await tradeState(first), 'CLOSED');
+      const [closed] = await retiredRows(failed.id);
+      assert.equal(closed!.close_at, null, 'done: never closed twice');
+      // The new order is untouched and is paid.
+      assert.equal(await tradeState(`${first}_2`), 'NOTPAY');
+      assert.ok(
+        s.sandbox.pay({ code_url: again.body.next_action.wechat_pay_display_qr_code.image_data_url }).ok,
+      );
+      await waitFor('intent succeeded', async () => {
+        const { body } = await s.api('GET', `/v1/payment_intents/${failed.id}`);
+        return body.status === 'succeeded' ? body : undefined;
+      });
     });
 
     test('a late answer about the given-up order moves nothing: a failure, a cancel or a payment of it', async () => {

@@ -13,6 +13,7 @@ import { idempotencyObjectMigration } from './migration-idempotency-object.js';
 import { payoutsMigration } from './migration-payouts.js';
 import { prepayAtMigration } from './migration-prepay-at.js';
 import { refundsWebhooksMigration } from './migration-refunds-webhooks.js';
+import { retiredCloseMigration } from './migration-retired-close.js';
 import { retiredOrdersMigration } from './migration-retired-orders.js';
 import { transactionIndexMigration } from './migration-transaction-index.js';
 
@@ -155,6 +156,7 @@ const migrations: Record<string, Migration> = {
   '014_retired_orders': retiredOrdersMigration,
   '015_prepay_at': prepayAtMigration,
   '016_transaction_index': transactionIndexMigration,
+  '017_retired_close': retiredCloseMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -112,6 +112,10 @@ export interface RetiredOrdersTable {
   retired: number;
   /** Set, once, if WeChat ever reports this order paid after all (an alert: the payer may have paid twice). */
   transaction_id: string | null;
+  /** When closeorder of this number is due (migration 017); null once it is closed, or has nothing to close. */
+  close_at: number | null;
+  /** Closes of it that failed in a row; the wait doubles with each. */
+  close_failures: number;
 }
 
 /** An alert among the events (see domain/alerts.ts), written in the event's transaction. */

@@ -496,7 +496,8 @@ export async function confirmIntent(
     retiring && !renewing
       ? await ctx.db.transaction().execute(async (trx) => {
           const taken = await takeLease(trx);
-          if (Number(taken.numUpdatedRows) === 1) await retireOrder(trx, intent, retiring, now);
+          if (Number(taken.numUpdatedRows) === 1)
+            await retireOrder(trx, intent, retiring, now, ctx.config.closeDelaySeconds * 1000);
           return taken;
         })
       : await takeLease(ctx.db);

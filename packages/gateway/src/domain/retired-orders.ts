@@ -17,8 +17,18 @@ export function nextOrderNumber(current: string): string {
   return numbered ? `${numbered[1]}_${Number(numbered[2]) + 1}` : `${current}_2`;
 }
 
-/** Keeps the number `intent` gives up, with what WeChat last said of its order; in the confirm's transaction. */
-export async function retireOrder(db: Db, intent: IntentRow, tradeState: string, now: number): Promise<void> {
+/**
+ * Keeps the number `intent` gives up, with what WeChat last said of its order; in the confirm's transaction. Its
+ * order is to be closed at WeChat (closeRetiredOrders) as soon as WeChat's minimum age for a close (`closeDelayMs`)
+ * allows, so that it cannot be paid as well as the one that replaces it.
+ */
+export async function retireOrder(
+  db: Db,
+  intent: IntentRow,
+  tradeState: string,
+  now: number,
+  closeDelayMs: number,
+): Promise<void> {
   await insertRow(db, 'payment_intent_retired_orders', {
     out_trade_no: intent.out_trade_no,
     intent_id: intent.id,
@@ -28,6 +38,8 @@ export async function retireOrder(db: Db, intent: IntentRow, tradeState: string,
     trade_state: tradeState,
     retired: now,
     transaction_id: null,
+    close_at: Math.max(now, (intent.ordered_at ?? now) + closeDelayMs),
+    close_failures: 0,
   });
 }
 

@@ -4,6 +4,7 @@ import type { ServiceContext } from '../domain/context.js';
 import { runCloses } from './expiry.js';
 import { runFollowUps } from './follow-up.js';
 import { runPayoutRecovery } from './payout-recovery.js';
+import { closeRetiredOrders } from './retired-closes.js';
 import { runRefundAndWebhookJobs } from './webhook-delivery.js';
 
 export { runCloses, runFollowUps };
@@ -19,6 +20,7 @@ export interface WorkerJob {
 export const WORKER_JOBS: readonly WorkerJob[] = [
   { name: 'follow-ups', run: (ctx) => runFollowUps(ctx) },
   { name: 'closes', run: (ctx) => runCloses(ctx) },
+  { name: 'retired-order-closes', run: (ctx) => closeRetiredOrders(ctx) },
   { name: 'payout-recovery', run: (ctx) => runPayoutRecovery(ctx) },
   { name: 'checkout-sessions', run: (ctx) => runCheckoutSessions(ctx) },
   { name: 'refunds-and-webhooks', run: (ctx) => runRefundAndWebhookJobs(ctx) },
