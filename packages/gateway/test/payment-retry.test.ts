@@ -8,7 +8,7 @@ import type { Merchant } from '@wxpay/sandbox';
 import { buildXml, nonce, sign, WechatPay } from '@wxpay/sdk';
 import { closeIntent, queryIntent } from '../src/domain/reconcile.ts';
 import { markIntentCanceled, markIntentSucceeded } from '../src/domain/transitions.ts';
-import { closeRetiredOrders } from '../src/jobs/retired-closes.ts';
+import { closeRetiredOrders, MAX_CLOSE_FAILURES } from '../src/jobs/retired-closes.ts';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
@@ -51,6 +51,13 @@ for (const kind of DATABASE_KINDS) {
       s.sandbox.ledger(merchant.mchId).movements.filter((m) => m.kind === 'payment' && m.ref === outTradeNo);
     const tradeState = async (outTradeNo: string) =>
       (await wechat.orderQuery({ out_trade_no: outTradeNo })).trade_state;
+    /** Leaves the close job only the given payments' retired orders: earlier tests' are marked done. */
+    const closeOnlyThoseOf = (...intentIds: string[]) =>
+      s.gateway.ctx.db
+        .updateTable('payment_intent_retired_orders')
+        .set({ close_at: null })
+        .where('intent_id', 'not in', intentIds)
+        .execute();
     const retiredRows = (intentId: string) =>
       s.gateway.ctx.db
         .selectFrom('payment_intent_retired_orders')
@@ -351,10 +358,11 @@ for (const kind of DATABASE_KINDS) {
         row!.close_at !== null && row!.close_at > s.gateway.ctx.now(),
         'due after WeChat’s 5 minutes',
       );
+      await closeOnlyThoseOf(failed.id);
       await closeRetiredOrders(s.gateway.ctx);
       assert.equal(await tradeState(first), 'PAYERROR', 'not closed before it may be');
 
-      await s.advance(5 * 60_000 + 1000);
+      await s.advance(5 * 60_000 + 20_000);
       // The first try fails (an unreadable reply): tried again a minute later, not at once.
       await viaProxy(s.gateway.ctx, proxy, merchant, 5000, async () => {
         proxy.plan('/pay/closeorder', { answer: 'not xml' }, { answer: 'not xml' }, { answer: 'not xml' });
@@ -381,6 +389,84 @@ for (const kind of DATABASE_KINDS) {
         const { body } = await s.api('GET', `/v1/payment_intents/${failed.id}`);
         return body.status === 'succeeded' ? body : undefined;
       });
+    });
+
+    test("closeorder's other answers for a given-up order: paid (alerted, never applied), already closed, refusals to the cap", async () => {
+      const signed = (fields: Record<string, string>) => {
+        const all = {
+          return_code: 'SUCCESS',
+          appid: merchant.appid,
+          mch_id: merchant.mchId,
+          nonce_str: nonce(),
+          ...fields,
+        };
+        return buildXml({ ...all, sign: sign(all, merchant.key, 'MD5') });
+      };
+      const refusal = (code: string) => signed({ result_code: 'FAIL', err_code: code, err_code_des: code });
+      const retiredOne = async (amount: number) => {
+        const failed = await failedQrPayment(amount);
+        const again = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {
+          payment_method_options: web,
+        });
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        return { id: failed.id as string, first: failed.wechat_pay.out_trade_no as string };
+      };
+      const paidLate = await retiredOne(515);
+      const queryFails = await retiredOne(525);
+      const closedAlready = await retiredOne(535);
+      await closeOnlyThoseOf(paidLate.id, queryFails.id, closedAlready.id);
+      await s.advance(5 * 60_000 + 20_000);
+      const runWith = async (steps: Record<string, string[]>) =>
+        viaProxy(s.gateway.ctx, proxy, merchant, 5000, async () => {
+          for (const [path, answers] of Object.entries(steps))
+            proxy.plan(path, ...answers.map((answer) => ({ answer })));
+          await closeRetiredOrders(s.gateway.ctx, { limit: 1 });
+          proxy.clear();
+        });
+      const txn = '4200000000000000000000000515';
+      await runWith({
+        '/pay/closeorder': [refusal('ORDERPAID')],
+        '/pay/orderquery': [
+          signed({
+            result_code: 'SUCCESS',
+            trade_state: 'SUCCESS',
+            out_trade_no: paidLate.first,
+            transaction_id: txn,
+            total_fee: '515',
+            fee_type: 'CNY',
+            trade_type: 'NATIVE',
+            openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+          }),
+        ],
+      });
+      const [paidRow] = await retiredRows(paidLate.id);
+      assert.equal(paidRow!.close_at, null);
+      assert.equal(paidRow!.transaction_id, txn);
+      const conflicts = await eventsOf(s.api, paidLate.id, 'payment_intent.wechat_status_conflict');
+      assert.equal(conflicts.length, 1);
+      assert.equal(conflicts[0]!.data.object.source, 'close');
+      assert.equal((await s.api('GET', `/v1/payment_intents/${paidLate.id}`)).body.status, 'requires_action');
+
+      const notXml = Array(3).fill('not xml');
+      await runWith({ '/pay/closeorder': [refusal('ORDERPAID')], '/pay/orderquery': notXml });
+      const [queried] = await retiredRows(queryFails.id);
+      assert.equal(queried!.close_failures, 1, 'a query that fails is a failed try, backed off');
+      assert.ok(queried!.close_at !== null && queried!.close_at > s.gateway.ctx.now());
+      assert.equal((await eventsOf(s.api, queryFails.id, 'payment_intent.wechat_status_conflict')).length, 0);
+
+      await runWith({ '/pay/closeorder': [refusal('ORDERCLOSED')] });
+      assert.equal((await retiredRows(closedAlready.id))[0]!.close_at, null, 'already closed: done');
+
+      // The last try allowed fails: it is given up, not retried forever.
+      await s.gateway.ctx.db
+        .updateTable('payment_intent_retired_orders')
+        .set({ close_failures: MAX_CLOSE_FAILURES - 1, close_at: s.gateway.ctx.now() })
+        .where('out_trade_no', '=', queryFails.first)
+        .execute();
+      await runWith({ '/pay/closeorder': notXml });
+      const [gaveUp] = await retiredRows(queryFails.id);
+      assert.equal(gaveUp!.close_failures, MAX_CLOSE_FAILURES);
+      assert.equal(gaveUp!.close_at, null);
     });
 
     test('a late answer about the given-up order moves nothing: a failure, a cancel or a payment of it', async () => {

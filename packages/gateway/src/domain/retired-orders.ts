@@ -17,6 +17,8 @@ export function nextOrderNumber(current: string): string {
   return numbered ? `${numbered[1]}_${Number(numbered[2]) + 1}` : `${current}_2`;
 }
 
+const CLOSE_MARGIN_MS = 10_000;
+
 /**
  * Keeps the number `intent` gives up, with what WeChat last said of its order; in the confirm's transaction. Its
  * order is to be closed at WeChat (closeRetiredOrders) as soon as WeChat's minimum age for a close (`closeDelayMs`)
@@ -38,7 +40,8 @@ export async function retireOrder(
     trade_state: tradeState,
     retired: now,
     transaction_id: null,
-    close_at: Math.max(now, (intent.ordered_at ?? now) + closeDelayMs),
+    // A few seconds past WeChat's minimum: the order time is stored before the call that placed the order.
+    close_at: Math.max(now, (intent.ordered_at ?? now) + closeDelayMs + CLOSE_MARGIN_MS),
     close_failures: 0,
   });
 }

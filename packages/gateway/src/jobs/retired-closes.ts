@@ -18,23 +18,26 @@ export function retiredCloseBackoffMs(failures: number): number {
   return Math.min(60_000 * 2 ** Math.max(0, failures - 1), 3600_000);
 }
 
+/** WeChat's answers that mean there is nothing (more) to close. */
+const NOTHING_TO_CLOSE: ReadonlySet<string> = new Set(['ORDERCLOSED', 'ORDERNOTEXIST', 'ORDERREVERSED']);
+
 /** Closes every retired order whose close is due, oldest first; returns how many this process tried. */
 export async function closeRetiredOrders(
   ctx: ServiceContext,
   options: { limit?: number } = {},
 ): Promise<number> {
-  const now = ctx.now();
   const due = await ctx.db
     .selectFrom('payment_intent_retired_orders')
     .selectAll()
-    .where('close_at', '<=', now)
+    .where('close_at', '<=', ctx.now())
     .orderBy('close_at', 'asc')
     .limit(options.limit ?? 50)
     .execute();
   let tried = 0;
   for (const row of due) {
-    // Claimed by moving its due time past this call's lease, on condition nobody moved it first.
-    const lease = now + wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
+    // Claimed by moving its due time past this call's lease (from now: earlier calls may have been slow), on
+    // condition nobody moved it first. A process that dies mid-call leaves it to be taken again after the lease.
+    const lease = ctx.now() + wechatCallLeaseMs({ timeoutMs: ctx.config.wechatTimeoutMs });
     const claimed = await ctx.db
       .updateTable('payment_intent_retired_orders')
       .set({ close_at: lease })
@@ -43,25 +46,14 @@ export async function closeRetiredOrders(
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) continue;
     tried++;
-    try {
-      await closeRetiredOrder(ctx, row, lease);
-    } catch (error) {
-      ctx.log.warn(
-        { out_trade_no: row.out_trade_no, err: (error as Error).message },
-        'closing a given-up order failed; tried again later',
-      );
-    }
+    await closeRetiredOrder(ctx, row, lease);
   }
   return tried;
 }
 
+/** One claimed close. Whatever goes wrong is a failed try: backed off, and given up after MAX_CLOSE_FAILURES. */
 async function closeRetiredOrder(ctx: ServiceContext, row: Retired, lease: number): Promise<void> {
-  const intent = await ctx.db
-    .selectFrom('payment_intents')
-    .selectAll()
-    .where('id', '=', row.intent_id)
-    .executeTakeFirstOrThrow();
-  const client = ctx.wechat(await loadAccount(ctx, intent.account_id), intent.livemode === 1);
+  // Only while this caller's claim stands.
   const settle = (closeAt: number | null, failures: number) =>
     ctx.db
       .updateTable('payment_intent_retired_orders')
@@ -70,9 +62,33 @@ async function closeRetiredOrder(ctx: ServiceContext, row: Retired, lease: numbe
       .where('close_at', '=', lease)
       .execute();
   try {
+    if (await tryClose(ctx, row)) await settle(null, row.close_failures);
+    return;
+  } catch (error) {
+    const failures = row.close_failures + 1;
+    const given = failures >= MAX_CLOSE_FAILURES;
+    await settle(given ? null : ctx.now() + retiredCloseBackoffMs(failures), failures);
+    ctx.log.warn(
+      { intent: row.intent_id, out_trade_no: row.out_trade_no, failures, err: (error as Error).message },
+      given
+        ? 'closeorder of a given-up order kept failing; no longer tried (a notify saying it was paid is still alerted)'
+        : 'closeorder of a given-up order failed; tried again later',
+    );
+  }
+}
+
+/** Calls closeorder; true when nothing is left to close. Throws for a try to be made again. */
+async function tryClose(ctx: ServiceContext, row: Retired): Promise<boolean> {
+  const intent = await ctx.db
+    .selectFrom('payment_intents')
+    .selectAll()
+    .where('id', '=', row.intent_id)
+    .executeTakeFirstOrThrow();
+  const client = ctx.wechat(await loadAccount(ctx, intent.account_id), intent.livemode === 1);
+  try {
     const reply = await client.closeOrder({ out_trade_no: row.out_trade_no });
     await recordPayload(ctx.db, intent.id, 'close', wechatText(reply), ctx.now());
-    await settle(null, row.close_failures);
+    return true;
   } catch (error) {
     if (!(error instanceof WechatPayError)) throw error;
     await recordPayload(
@@ -83,32 +99,14 @@ async function closeRetiredOrder(ctx: ServiceContext, row: Retired, lease: numbe
       ctx.now(),
     );
     const code = error instanceof BusinessError ? error.errCode : undefined;
-    if (code === 'ORDERCLOSED' || code === 'ORDERNOTEXIST' || code === 'ORDERREVERSED') {
-      await settle(null, row.close_failures);
-      return;
-    }
-    if (code === 'ORDERPAID') {
-      // Paid after all, after WeChat said it failed: recorded on the retired order and alerted, never applied.
-      const paid = await client.orderQuery({ out_trade_no: row.out_trade_no });
-      await recordPayload(ctx.db, intent.id, 'query', wechatText(paid), ctx.now());
-      await alertRetiredOrderPaid(ctx, intent, row.out_trade_no, paid, 'close');
-      await settle(null, row.close_failures);
-      return;
-    }
-    const failures = row.close_failures + 1;
-    if (failures >= MAX_CLOSE_FAILURES) {
-      // A day of refusals: WeChat will not close it. A notify saying it was paid is still alerted.
-      await settle(null, failures);
-      ctx.log.warn(
-        { intent: intent.id, out_trade_no: row.out_trade_no, err: error.message },
-        'closeorder of a given-up order kept failing; no longer tried',
-      );
-      return;
-    }
-    await settle(ctx.now() + retiredCloseBackoffMs(failures), failures);
-    ctx.log.warn(
-      { intent: intent.id, out_trade_no: row.out_trade_no, err: error.message },
-      'closeorder of a given-up order failed; tried again later',
-    );
+    if (code !== undefined && NOTHING_TO_CLOSE.has(code)) return true;
+    if (code !== 'ORDERPAID') throw error;
   }
+  // Paid after all, after WeChat said it failed: recorded on the retired order and alerted, never applied.
+  const paid = await client.orderQuery({ out_trade_no: row.out_trade_no });
+  await recordPayload(ctx.db, intent.id, 'query', wechatText(paid), ctx.now());
+  if (paid.trade_state !== 'SUCCESS' && paid.trade_state !== 'REFUND')
+    throw new Error(`closeorder answered ORDERPAID but orderquery says ${paid.trade_state ?? 'nothing'}`);
+  await alertRetiredOrderPaid(ctx, intent, row.out_trade_no, paid, 'close');
+  return true;
 }
