@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Merchant } from '@wxpay/sandbox';
-import { buildXml, nonce, sign, WechatPay } from '@wxpay/sdk';
+import { WechatPay } from '@wxpay/sdk';
 import { closeIntent, queryIntent } from '../src/domain/reconcile.ts';
 import { markIntentCanceled, markIntentSucceeded } from '../src/domain/transitions.ts';
 import { closeRetiredOrders, MAX_CLOSE_FAILURES } from '../src/jobs/retired-closes.ts';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
-import { startWechatProxy, viaProxy, type WechatProxy } from './support/wechat-proxy.ts';
+import { signedFor, startWechatProxy, viaProxy, type WechatProxy } from './support/wechat-proxy.ts';
 
 const web = { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } };
 const scanCode = { wechat_pay: { terminal_type: 'SCAN_CODE', client_ip: '203.0.113.9' } };
@@ -392,16 +392,7 @@ for (const kind of DATABASE_KINDS) {
     });
 
     test("closeorder's other answers for a given-up order: paid (alerted, never applied), already closed, refusals to the cap", async () => {
-      const signed = (fields: Record<string, string>) => {
-        const all = {
-          return_code: 'SUCCESS',
-          appid: merchant.appid,
-          mch_id: merchant.mchId,
-          nonce_str: nonce(),
-          ...fields,
-        };
-        return buildXml({ ...all, sign: sign(all, merchant.key, 'MD5') });
-      };
+      const signed = (fields: Record<string, string>) => signedFor(merchant, fields);
       const refusal = (code: string) => signed({ result_code: 'FAIL', err_code: code, err_code_des: code });
       const retiredOne = async (amount: number) => {
         const failed = await failedQrPayment(amount);
@@ -508,22 +499,18 @@ for (const kind of DATABASE_KINDS) {
       // WeChat said PAYERROR, so no paid notify can come for the first order: these are crafted, signed with the
       // merchant's key, as a contradiction from WeChat would be.
       const notify = async (fields: Record<string, string>) => {
-        const body: Record<string, string> = {
-          return_code: 'SUCCESS',
-          appid: merchant.appid,
-          mch_id: merchant.mchId,
-          nonce_str: nonce(),
+        const body = signedFor(merchant, {
           out_trade_no: first,
           total_fee: '990',
           fee_type: 'CNY',
           trade_type: 'NATIVE',
           openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
           ...fields,
-        };
+        });
         const response = await fetch(`${s.url}/notify/wechatpay/${s.accountId}`, {
           method: 'POST',
           headers: { 'content-type': 'text/xml' },
-          body: buildXml({ ...body, sign: sign(body, merchant.key, 'MD5') }),
+          body,
         });
         return response.text();
       };

@@ -4,11 +4,10 @@
 // refuses an expired prepay as WeChat's client does, on SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { buildXml, nonce, sign } from '@wxpay/sdk';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
-import { startWechatProxy, viaProxy } from './support/wechat-proxy.ts';
+import { signedFor, startWechatProxy, viaProxy } from './support/wechat-proxy.ts';
 
 const DAY_S = 24 * 3600;
 const PREPAY_LIFETIME_MS = 2 * 3600_000;
@@ -167,21 +166,15 @@ for (const kind of DATABASE_KINDS) {
         payment_method_options: web,
       });
       const merchant = s.sandbox.merchants[0]!;
-      const fields = {
-        return_code: 'SUCCESS',
-        return_msg: 'OK',
-        appid: merchant.appid,
-        mch_id: merchant.mchId,
-        nonce_str: nonce(),
-        result_code: 'FAIL',
-        err_code: 'OUT_TRADE_NO_USED',
-        err_code_des: '商户订单号重复',
-      };
       const proxy = await startWechatProxy(s.sandbox, merchant);
       try {
         const refused = await viaProxy(s.gateway.ctx, proxy, merchant, 3000, async () => {
           proxy.plan('/pay/unifiedorder', {
-            answer: buildXml({ ...fields, sign: sign(fields, merchant.key, 'MD5') }),
+            answer: signedFor(merchant, {
+              result_code: 'FAIL',
+              err_code: 'OUT_TRADE_NO_USED',
+              err_code_des: '商户订单号重复',
+            }),
           });
           proxy.plan('/pay/orderquery', { answer: 'not xml' }, { answer: 'not xml' }, { answer: 'not xml' });
           return s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});

@@ -8,6 +8,7 @@ import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Merchant, Sandbox } from '@wxpay/sandbox';
 import { WechatPay } from '@wxpay/sdk';
+import { signedReply } from '../../../sdk/test/support/mock-wechat.ts';
 import type { ServiceContext } from '../../src/domain/context.ts';
 
 /**
@@ -128,4 +129,13 @@ export async function viaProxy<T>(
     ctx.wechat = direct;
     await client.close();
   }
+}
+
+/**
+ * A reply (or a notify) as WeChat would sign it for the sandbox's `merchant`: MD5 with its key, its appid and
+ * mch_id, return_code and result_code SUCCESS unless `fields` say otherwise. For the answers the sandbox never
+ * gives (a refusal on a renewal, a paid failed order).
+ */
+export function signedFor(merchant: Merchant, fields: Record<string, string>): string {
+  return signedReply({ appid: merchant.appid, mch_id: merchant.mchId, ...fields }, 'MD5', merchant.key);
 }
