@@ -33,21 +33,16 @@ for (const kind of DATABASE_KINDS) {
       });
 
       // A payment whose first order failed, paid on its second.
-      const failed = await s.api('POST', '/v1/payment_intents', {
-        amount: 600,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } },
-      });
-      retiredNumber = failed.body.wechat_pay.out_trade_no;
+      const failed = await s.qrIntent(600);
+      retiredNumber = failed.wechat_pay.out_trade_no;
       s.sandbox.pay(
-        { code_url: failed.body.next_action.wechat_pay_display_qr_code.image_data_url },
+        { code_url: failed.next_action.wechat_pay_display_qr_code.image_data_url },
         { outcome: 'PAYERROR' },
       );
-      await s.api('POST', `/v1/payment_intents/${failed.body.id}/client_result`, {
+      await s.api('POST', `/v1/payment_intents/${failed.id}/client_result`, {
         err_msg: 'get_brand_wcpay_request:ok',
       });
-      const again = await s.api('POST', `/v1/payment_intents/${failed.body.id}/confirm`, {});
+      const again = await s.api('POST', `/v1/payment_intents/${failed.id}/confirm`, {});
       assert.equal(again.status, 200, JSON.stringify(again.body));
       assert.notEqual(again.body.wechat_pay.out_trade_no, retiredNumber);
       retried = again.body;

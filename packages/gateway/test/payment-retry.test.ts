@@ -67,19 +67,13 @@ for (const kind of DATABASE_KINDS) {
 
     /** A WEB intent whose payer failed in WeChat (PAYERROR), as the gateway learns it from orderquery. */
     async function failedQrPayment(amount: number): Promise<Json> {
-      const created = await s.api('POST', '/v1/payment_intents', {
-        amount,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
-      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const created = await s.qrIntent(amount);
       const failed = s.sandbox.pay(
-        { code_url: created.body.next_action.wechat_pay_display_qr_code.image_data_url },
+        { code_url: created.next_action.wechat_pay_display_qr_code.image_data_url },
         { outcome: 'PAYERROR' },
       );
       assert.equal(failed.ok, true, JSON.stringify(failed));
-      const reported = await s.api('POST', `/v1/payment_intents/${created.body.id}/client_result`, {
+      const reported = await s.api('POST', `/v1/payment_intents/${created.id}/client_result`, {
         err_msg: 'get_brand_wcpay_request:ok',
       });
       assert.equal(reported.status, 200, JSON.stringify(reported.body));

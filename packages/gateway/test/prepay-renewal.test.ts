@@ -40,43 +40,32 @@ for (const kind of DATABASE_KINDS) {
       });
 
     test('after 2 hours the QR code is dead at WeChat; a confirm renews it for the same order, which is paid once', async () => {
-      const created = await s.api('POST', '/v1/payment_intents', {
-        amount: 2500,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
-      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const created = await s.qrIntent(2500);
       await s.advance(PREPAY_LIFETIME_MS + 60_000);
-      const dead = s.sandbox.pay({ code_url: qrOf(created.body) });
+      const dead = s.sandbox.pay({ code_url: qrOf(created) });
       assert.equal(!dead.ok && dead.error.code, 'PREPAY_EXPIRED');
 
-      const renewed = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+      const renewed = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
       assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
       assert.equal(renewed.body.status, 'requires_action');
-      assert.equal(renewed.body.wechat_pay.out_trade_no, created.body.wechat_pay.out_trade_no);
-      assert.notEqual(renewed.body.wechat_pay.prepay_id, created.body.wechat_pay.prepay_id);
-      assert.notEqual(qrOf(renewed.body), qrOf(created.body));
+      assert.equal(renewed.body.wechat_pay.out_trade_no, created.wechat_pay.out_trade_no);
+      assert.notEqual(renewed.body.wechat_pay.prepay_id, created.wechat_pay.prepay_id);
+      assert.notEqual(qrOf(renewed.body), qrOf(created));
       assert.ok(s.sandbox.pay({ code_url: qrOf(renewed.body) }).ok);
-      const paid = await succeeded(created.body.id);
+      const paid = await succeeded(created.id);
       assert.equal(paid.amount, 2500);
-      const types = (await eventsOf(s.api, created.body.id)).map((e) => e.type);
+      const types = (await eventsOf(s.api, created.id)).map((e) => e.type);
       assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 2);
       assert.equal(types.filter((t) => t === 'payment_intent.succeeded').length, 1);
     });
 
     test('a confirm within the 2 hours answers the same QR code, and nothing about the order may change', async () => {
-      const created = await s.api('POST', '/v1/payment_intents', {
-        amount: 300,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
-      const again = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {
+      const created = await s.qrIntent(300);
+      const again = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {
         payment_method_options: web,
       });
       assert.equal(again.status, 200, JSON.stringify(again.body));
-      assert.equal(qrOf(again.body), qrOf(created.body));
+      assert.equal(qrOf(again.body), qrOf(created));
       const changes: [Record<string, unknown>, string][] = [
         [
           { payment_method_options: { wechat_pay: { terminal_type: 'WAP' } } },
@@ -89,7 +78,7 @@ for (const kind of DATABASE_KINDS) {
         [{ return_url: 'https://shop.example/elsewhere' }, 'return_url'],
       ];
       for (const [body, param] of changes) {
-        const refused = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, body);
+        const refused = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, body);
         assert.equal(refused.status, 400, JSON.stringify(refused.body));
         assert.equal(refused.body.error.param, param);
         assert.match(
@@ -97,74 +86,59 @@ for (const kind of DATABASE_KINDS) {
           /cannot change while this PaymentIntent's order is open at WeChat/,
         );
       }
-      const after = await intent(created.body.id);
+      const after = await intent(created.id);
       assert.equal(after.status, 'requires_action');
       assert.equal(after.payment_method_options.wechat_pay.terminal_type, 'WEB');
-      assert.equal(qrOf(after), qrOf(created.body));
+      assert.equal(qrOf(after), qrOf(created));
     });
 
     test('a confirm WeChat answers with the same prepay does not make it look younger than it is', async () => {
-      const created = await s.api('POST', '/v1/payment_intents', {
-        amount: 410,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
+      const created = await s.qrIntent(410);
       await s.advance(PREPAY_LIFETIME_MS - 10 * 60_000);
-      const same = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+      const same = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
       assert.equal(same.status, 200, JSON.stringify(same.body));
-      assert.equal(same.body.wechat_pay.prepay_id, created.body.wechat_pay.prepay_id);
-      const types = (await eventsOf(s.api, created.body.id)).map((e) => e.type);
+      assert.equal(same.body.wechat_pay.prepay_id, created.wechat_pay.prepay_id);
+      const types = (await eventsOf(s.api, created.id)).map((e) => e.type);
       assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 1, 'nothing changed');
       await s.advance(11 * 60_000);
       // The prepay is now 2 hours old, counted from when WeChat issued it: the next confirm renews it.
-      const renewed = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
-      assert.notEqual(renewed.body.wechat_pay.prepay_id, created.body.wechat_pay.prepay_id);
+      const renewed = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
+      assert.notEqual(renewed.body.wechat_pay.prepay_id, created.wechat_pay.prepay_id);
       assert.ok(s.sandbox.pay({ code_url: qrOf(renewed.body) }).ok);
-      await succeeded(created.body.id);
+      await succeeded(created.id);
     });
 
     test('a renewal whose call fails leaves the intent as it was: payable, followed up, its result reportable', async () => {
-      const created = await s.api('POST', '/v1/payment_intents', {
-        amount: 420,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
-      const before = await rowOf(created.body.id);
+      const created = await s.qrIntent(420);
+      const before = await rowOf(created.id);
       await s.advance(30 * 60_000);
       const merchant = s.sandbox.merchants[0]!;
       const proxy = await startWechatProxy(s.sandbox, merchant);
       try {
         const failed = await viaProxy(s.gateway.ctx, proxy, merchant, 3000, async () => {
           proxy.plan('/pay/unifiedorder', { answer: 'not xml' });
-          return s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+          return s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
         });
         assert.equal(failed.status, 502, JSON.stringify(failed.body));
       } finally {
         await proxy.close();
       }
-      const after = await rowOf(created.body.id);
+      const after = await rowOf(created.id);
       assert.equal(after.status, 'requires_action');
       assert.equal(after.next_action, before.next_action);
       assert.equal(after.next_query_at, before.next_query_at, 'the follow-up schedule is kept');
       assert.equal(after.confirming_until, null, 'the lease is released');
       // The payer pays the QR code they have (still honoured): the page's report is taken, and the query settles it.
-      assert.ok(s.sandbox.pay({ code_url: qrOf(created.body) }).ok);
-      const reported = await s.api('POST', `/v1/payment_intents/${created.body.id}/client_result`, {
+      assert.ok(s.sandbox.pay({ code_url: qrOf(created) }).ok);
+      const reported = await s.api('POST', `/v1/payment_intents/${created.id}/client_result`, {
         err_msg: 'get_brand_wcpay_request:ok',
       });
       assert.equal(reported.status, 200, JSON.stringify(reported.body));
-      await succeeded(created.body.id);
+      await succeeded(created.id);
     });
 
     test('a renewal WeChat refuses as a used number, which WeChat then cannot be asked about, stays requires_action', async () => {
-      const created = await s.api('POST', '/v1/payment_intents', {
-        amount: 450,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
+      const created = await s.qrIntent(450);
       const merchant = s.sandbox.merchants[0]!;
       const proxy = await startWechatProxy(s.sandbox, merchant);
       try {
@@ -177,16 +151,16 @@ for (const kind of DATABASE_KINDS) {
             }),
           });
           proxy.plan('/pay/orderquery', { answer: 'not xml' }, { answer: 'not xml' }, { answer: 'not xml' });
-          return s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+          return s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
         });
         assert.equal(refused.status, 402, JSON.stringify(refused.body));
         assert.equal(refused.body.error.code, 'OUT_TRADE_NO_USED');
       } finally {
         await proxy.close();
       }
-      const after = await intent(created.body.id);
+      const after = await intent(created.id);
       assert.equal(after.status, 'requires_action', 'still offered, and followed up as before');
-      assert.equal(qrOf(after), qrOf(created.body));
+      assert.equal(qrOf(after), qrOf(created));
     });
 
     test('the hosted checkout places a new order rather than confirm an expired one', async () => {
@@ -220,31 +194,21 @@ for (const kind of DATABASE_KINDS) {
     });
 
     test('an intent being canceled, or past its expiry, is not confirmed again', async () => {
-      const created = await s.api('POST', '/v1/payment_intents', {
-        amount: 430,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
+      const created = await s.qrIntent(430);
       // Within WeChat's 5 minutes the close is scheduled and the intent stays requires_action until it runs.
-      const canceling = await s.api('POST', `/v1/payment_intents/${created.body.id}/cancel`, {});
+      const canceling = await s.api('POST', `/v1/payment_intents/${created.id}/cancel`, {});
       assert.equal(canceling.body.status, 'requires_action', JSON.stringify(canceling.body));
       assert.ok(canceling.body.cancellation_scheduled_at);
-      const refused = await s.api('POST', `/v1/payment_intents/${created.body.id}/confirm`, {});
+      const refused = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
       assert.equal(refused.status, 400, JSON.stringify(refused.body));
       assert.match(refused.body.error.message, /being canceled/);
 
-      const old = await s.api('POST', '/v1/payment_intents', {
-        amount: 440,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: web,
-      });
+      const old = await s.qrIntent(440);
       await s.advance(DAY_S * 1000 + 60_000);
-      const expired = await s.api('POST', `/v1/payment_intents/${old.body.id}/confirm`, {});
+      const expired = await s.api('POST', `/v1/payment_intents/${old.id}/confirm`, {});
       assert.equal(expired.status, 400, JSON.stringify(expired.body));
       assert.match(expired.body.error.message, /expired/);
-      const { body } = await s.api('GET', `/v1/payment_intents/${old.body.id}?expand[]=wechat_payloads`);
+      const { body } = await s.api('GET', `/v1/payment_intents/${old.id}?expand[]=wechat_payloads`);
       assert.equal(
         body.wechat_payloads.filter((p: Json) => p.kind === 'prepay').length,
         1,

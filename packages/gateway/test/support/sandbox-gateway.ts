@@ -18,6 +18,8 @@ export interface SandboxGateway {
   /** Moves the gateway's clock and WeChat's (the sandbox's) forward together. */
   advance(ms: number): Promise<void>;
   api: ApiCall;
+  /** Creates a WEB intent and confirms it: a QR order placed at WeChat (requires_action). */
+  qrIntent(amount: number): Promise<Json>;
   /** Creates a WEB intent, lets the sandbox payer pay it and waits until the gateway marks it succeeded. */
   paidIntent(amount: number): Promise<Json>;
   close(): Promise<void>;
@@ -57,6 +59,16 @@ export async function startSandboxGateway(
   const merchant = sandbox.merchants[0]!;
   const { accountId, key } = await sandboxMerchantAccount(gateway.ctx.db, merchant);
   const api = apiClient(url, key);
+  const qrIntent = async (amount: number): Promise<Json> => {
+    const created = await api('POST', '/v1/payment_intents', {
+      amount,
+      currency: 'CNY',
+      confirm: true,
+      payment_method_options: { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } },
+    });
+    if (created.status !== 200) throw new Error(JSON.stringify(created.body));
+    return created.body;
+  };
 
   return {
     sandbox,
@@ -71,20 +83,15 @@ export async function startSandboxGateway(
       clock.offsetMs += ms;
       await sandbox.clock.advance(ms / 1000);
     },
+    qrIntent,
     async paidIntent(amount) {
-      const created = await api('POST', '/v1/payment_intents', {
-        amount,
-        currency: 'CNY',
-        confirm: true,
-        payment_method_options: { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } },
-      });
-      if (created.status !== 200) throw new Error(JSON.stringify(created.body));
+      const created = await qrIntent(amount);
       const paid = await sandbox.pay({
-        code_url: created.body.next_action.wechat_pay_display_qr_code.image_data_url,
+        code_url: created.next_action.wechat_pay_display_qr_code.image_data_url,
       });
       if (!paid.ok) throw new Error(JSON.stringify(paid));
       return waitFor('intent succeeded', async () => {
-        const { body } = await api('GET', `/v1/payment_intents/${created.body.id}`);
+        const { body } = await api('GET', `/v1/payment_intents/${created.id}`);
         return body.status === 'succeeded' ? body : undefined;
       });
     },
