@@ -9,7 +9,13 @@ import { recordEventAbout } from './events.js';
 import { linkToIdempotencyKey } from './idempotency.js';
 import { randomToken } from './ids.js';
 import { checkAmount, isCurrency } from './money.js';
-import { cancelIntent, confirmIntent, createIntent, type TerminalType } from './payment-intents.js';
+import {
+  cancelIntent,
+  confirmIntent,
+  createIntent,
+  stillWanted,
+  type TerminalType,
+} from './payment-intents.js';
 import { queryIntent } from './reconcile.js';
 import { createRefund } from './refunds.js';
 import { isOpen, prepayOutlived } from './state.js';
@@ -525,9 +531,8 @@ export async function preparePayment(
     return shown;
   }
   const now = ctx.now();
-  // An order the payer can still be shown: not expired, no cancel scheduled (a confirm would be refused).
-  const offered = (i: IntentRow) =>
-    i.expires_at > now && i.close_at === null && i.cancellation_reason === null;
+  // An order the payer can still be shown: one a confirm would not refuse.
+  const offered = (i: IntentRow) => stillWanted(i, now);
   if (
     current &&
     current.terminal_type === options.flow &&

@@ -275,13 +275,23 @@ interface ConfirmPlan {
   clientIp: string;
 }
 
+/** A cancel of the intent is waiting for WeChat's 5-minute closeorder rule (or for a close that failed). */
+function cancelPending(intent: IntentRow): boolean {
+  return intent.close_at !== null || intent.cancellation_reason !== null;
+}
+
+/** Whether an order may be placed or renewed for the intent, and so shown to a payer: no cancel pending, not expired. */
+export function stillWanted(intent: IntentRow, now: number): boolean {
+  return !cancelPending(intent) && intent.expires_at > now;
+}
+
 /**
  * Refuses to confirm an intent that is past its expiry (the expiry job is canceling it) or whose cancel is waiting
  * for WeChat's 5-minute closeorder rule: placing or renewing an order would hand the payer one the merchant has
  * given up.
  */
 function checkStillWanted(intent: IntentRow, now: number): void {
-  if (intent.close_at !== null || intent.cancellation_reason !== null)
+  if (cancelPending(intent))
     throw new ApiError(
       400,
       'invalid_request_error',
