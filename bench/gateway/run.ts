@@ -69,10 +69,11 @@ interface Figures {
   non2xx: number;
   errors: number;
   /**
-   * CPU milliseconds per request in each process (server = gateway + ceiling process) and on the whole machine
-   * (PostgreSQL's processes included), when measured.
+   * CPU milliseconds per request in each process (server = gateway + ceiling process; serverLoop = the time its
+   * event loop was busy, which excludes libuv's pool and GC threads) and on the whole machine (PostgreSQL's
+   * processes included), when measured.
    */
-  cpu?: { server: number; sandbox: number; client: number; machine: number };
+  cpu?: { server: number; serverLoop: number; sandbox: number; client: number; machine: number };
 }
 
 async function load(options: autocannon.Options): Promise<Figures> {
@@ -185,9 +186,15 @@ const gateway = await start<GatewayInfo>(
   args.synchronous,
 );
 
-async function cpuNow(): Promise<{ server: number; sandbox: number; client: number; machine: number }> {
+async function cpuNow(): Promise<{
+  server: number;
+  serverLoop: number;
+  sandbox: number;
+  client: number;
+  machine: number;
+}> {
   const [server, sandboxCpu] = await Promise.all([
-    ask<{ micros: number }>(gateway.child, 'cpu'),
+    ask<{ micros: number; loopMicros: number }>(gateway.child, 'cpu'),
     ask<{ micros: number }>(sandbox.child, 'cpu'),
   ]);
   const own = process.cpuUsage();
@@ -198,6 +205,7 @@ async function cpuNow(): Promise<{ server: number; sandbox: number; client: numb
   );
   return {
     server: server.micros,
+    serverLoop: server.loopMicros,
     sandbox: sandboxCpu.micros,
     client: own.user + own.system,
     machine: machineMs * 1000,
@@ -213,26 +221,34 @@ async function withCpu(run: () => Promise<Figures>): Promise<Figures> {
     Math.round(((after[key] - before[key]) / 1000 / Math.max(1, figures.requests)) * 1000) / 1000;
   return {
     ...figures,
-    cpu: { server: per('server'), sandbox: per('sandbox'), client: per('client'), machine: per('machine') },
+    cpu: {
+      server: per('server'),
+      serverLoop: per('serverLoop'),
+      sandbox: per('sandbox'),
+      client: per('client'),
+      machine: per('machine'),
+    },
   };
 }
-const { gatewayUrl, ceilingUrl, secretKey, accountId } = gateway.info;
+const { gatewayUrl, ceilingUrl, floorUrl, secretKey, accountId } = gateway.info;
 try {
   // Warm up both paths (JIT, keep-alive connections, SQLite pages).
   await createLoad(ceilingUrl, secretKey, { duration: 3 });
   await createLoad(gatewayUrl, secretKey, { duration: 3 });
+  if (floorUrl) await createLoad(floorUrl, secretKey, { duration: 3 });
 
   const ceilingRounds: Figures[] = [];
   const createRounds: Figures[] = [];
+  const floorRounds: Figures[] = [];
+  const runs: [Figures[], string][] = [
+    [ceilingRounds, ceilingUrl],
+    ...(floorUrl ? [[floorRounds, floorUrl] as [Figures[], string]] : []),
+    [createRounds, gatewayUrl],
+  ];
   for (let round = 0; round < rounds; round++) {
-    // Alternate which goes first, so a noisy neighbour slows both alike.
-    if (round % 2 === 0) {
-      ceilingRounds.push(await withCpu(() => createLoad(ceilingUrl, secretKey)));
-      createRounds.push(await withCpu(() => createLoad(gatewayUrl, secretKey)));
-    } else {
-      createRounds.push(await withCpu(() => createLoad(gatewayUrl, secretKey)));
-      ceilingRounds.push(await withCpu(() => createLoad(ceilingUrl, secretKey)));
-    }
+    // Alternate the order, so a noisy neighbour slows all alike.
+    for (const [into, url] of round % 2 === 0 ? runs : [...runs].reverse())
+      into.push(await withCpu(() => createLoad(url, secretKey)));
   }
   const atRate = await paced(gatewayUrl, secretKey, 200, duration);
   const ceilingAtRate = await paced(ceilingUrl, secretKey, 200, duration);
@@ -282,12 +298,15 @@ try {
 
   const ceiling = median(ceilingRounds.map((f) => f.reqPerSec));
   const create = median(createRounds.map((f) => f.reqPerSec));
+  const floor = floorUrl ? median(floorRounds.map((f) => f.reqPerSec)) : undefined;
   const report = {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadBefore.toFixed(1)} before / ${loadavg()[0]!.toFixed(1)} after`,
     settings: { duration, connections, rounds },
     ceilingRounds,
     createRounds,
+    floorRounds,
     ratio: create / ceiling,
+    floorRatio: floor === undefined ? undefined : floor / ceiling,
     atRate200: atRate,
     ceilingAtRate200: ceilingAtRate,
     atRate100: atHalfRate,
@@ -296,16 +315,20 @@ try {
   };
   if (args.json) console.log(JSON.stringify(report, null, 2));
   const cpuCell = (f: Figures) =>
-    f.cpu ? `${f.cpu.server} / ${f.cpu.sandbox} / ${f.cpu.client} / ${f.cpu.machine}` : '';
+    f.cpu
+      ? `${f.cpu.server} (${f.cpu.serverLoop}) / ${f.cpu.sandbox} / ${f.cpu.client} / ${f.cpu.machine}`
+      : '';
   const row = (name: string, f: Figures) =>
     `| ${name} | ${f.reqPerSec.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.requests} | ${f.non2xx + f.errors} | ${cpuCell(f)} |`;
   console.log(`\n${report.machine}; ${duration} s per run, ${connections} connections\n`);
   console.log(
-    '| run | req/s | p50 ms | p99 ms | requests | non-2xx + errors | CPU ms/request: server / sandbox / client / machine |',
+    '| run | req/s | p50 ms | p99 ms | requests | non-2xx + errors | CPU ms/request: server (its event loop) / sandbox / client / machine |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [i, f] of ceilingRounds.entries())
     console.log(row(`ceiling (bare Fastify → sandbox), round ${i + 1}`, f));
+  for (const [i, f] of floorRounds.entries())
+    console.log(row(`floor (bare Fastify → sandbox, raw SQLite writes), round ${i + 1}`, f));
   for (const [i, f] of createRounds.entries()) {
     console.log(row(`create WEB intent (gateway → sandbox → ${databaseName}), round ${i + 1}`, f));
   }
@@ -317,6 +340,11 @@ try {
   console.log(
     `\ncreate / ceiling (medians): ${create.toFixed(0)} / ${ceiling.toFixed(0)} = ${(100 * report.ratio).toFixed(0)}% (target ≥ 50%)`,
   );
+  if (floor !== undefined)
+    console.log(
+      `floor / ceiling (medians): ${floor.toFixed(0)} / ${ceiling.toFixed(0)} = ${((100 * floor) / ceiling).toFixed(0)}%; ` +
+        `create / floor: ${((100 * create) / floor).toFixed(0)}%`,
+    );
   console.log(`p99 at 200 req/s: ${atRate.p99} ms (target < 50 ms)`);
   console.log(
     `notifies: ${notify.reqPerSec.toFixed(0)}/s; intents succeeded afterwards: ${counts.succeeded}`,

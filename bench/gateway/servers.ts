@@ -7,6 +7,7 @@ import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { buildGateway, createAccount, createApiKey } from '../../packages/gateway/src/index.ts';
 import { createTestDatabase, type DatabaseKind } from '../../packages/gateway/test/support/databases.ts';
+import { addFloorRoute } from './floor.ts';
 
 export interface SandboxInfo {
   url: string;
@@ -17,6 +18,8 @@ export interface SandboxInfo {
 export interface GatewayInfo {
   gatewayUrl: string;
   ceilingUrl: string;
+  /** The floor's route (floor.ts) on the ceiling's server; SQLite only. */
+  floorUrl: string | undefined;
   secretKey: string;
   accountId: string;
 }
@@ -27,7 +30,12 @@ const send = (message: unknown) => process.send?.(message);
 process.on('message', (message: { type: string }) => {
   if (message.type === 'cpu') {
     const { user, system } = process.cpuUsage();
-    send({ type: 'cpu', micros: user + system });
+    // The event loop's busy time: the main thread's share, apart from libuv's pool (the log syncs) and GC threads.
+    send({
+      type: 'cpu',
+      micros: user + system,
+      loopMicros: performance.eventLoopUtilization().active * 1000,
+    });
   }
 });
 
@@ -96,6 +104,18 @@ async function gatewayRole(
     });
     return { code_url: reply.code_url };
   });
+  // The floor works on a copy of the gateway's file taken now: the same schema, account and key.
+  let closeFloor = async () => {};
+  const floorPath = kind === 'sqlite' ? `${database.url.slice('sqlite:'.length)}-floor` : undefined;
+  if (floorPath) {
+    await sql`VACUUM INTO ${floorPath}`.execute(gateway.ctx.db);
+    closeFloor = await addFloorRoute(ceiling, {
+      databasePath: floorPath,
+      client,
+      notifyUrl: `${gatewayUrl}/notify/wechatpay/${accountId}`,
+      wechatTime,
+    });
+  }
   await ceiling.listen({ port: 0, host: '127.0.0.1' });
   const address = ceiling.server.address() as { port: number };
   send({
@@ -103,6 +123,7 @@ async function gatewayRole(
     info: {
       gatewayUrl,
       ceilingUrl: `http://127.0.0.1:${address.port}`,
+      floorUrl: floorPath ? `http://127.0.0.1:${address.port}/floor` : undefined,
       secretKey,
       accountId,
     } satisfies GatewayInfo,
@@ -129,6 +150,7 @@ async function gatewayRole(
       send({ type: 'counts', succeeded: await count('succeeded'), open: await count('requires_action') });
     } else if (message.type === 'stop') {
       await ceiling.close();
+      await closeFloor();
       await client.close();
       await gateway.close();
       await database.drop();
