@@ -163,6 +163,12 @@ describe('alert texts', () => {
   test('each alert says what happened and what to do, escaped, with a link to its payment', () => {
     const html = alertsSection([
       alert('refund.wechat_status_conflict', { status: 'failed' }, { refund: 're_1' }),
+      alert('refund.wechat_status_conflict', { status: 'failed', corrected: true }, { refund: 're_2' }),
+      alert(
+        'refund.wechat_status_conflict',
+        { status: 'failed', corrected: false, reason: 'exceeds_unrefunded_amount', unrefunded_amount: 100 },
+        { refund: 're_3' },
+      ),
       alert('payment_intent.wechat_status_conflict', {}),
       alert(
         'payment_intent.notify_rejected',
@@ -200,11 +206,19 @@ describe('alert texts', () => {
     );
     assert.match(html, /Checkout session cs_test_1 was paid after it expired, and is now complete/);
     assert.match(html, /refund re_1 as succeeded, which is failed here: the payer got the money back/);
+    assert.match(
+      html,
+      /refund re_2 as succeeded, after it had closed or refused it: .* now marked succeeded here, and its amount is no longer refundable/,
+    );
+    assert.match(
+      html,
+      /refund re_3 as succeeded, which is failed here, and the payment&#39;s other refunds leave less than its amount unrefunded: .* The refund was left failed\./,
+    );
     assert.match(html, /canceled here as paid: the payer was charged\. Refund it/);
     assert.match(html, /order this account does not have \(&lt;b&gt;x\)/);
     assert.match(html, /WeChat \(orderquery\) reported another amount/);
     assert.match(html, /<time>2026-11-22 12:00<\/time>/, 'China Standard Time');
-    assert.equal(html.match(/href="\/dashboard\/payments\/pi_1"/g)?.length, 6);
+    assert.equal(html.match(/href="\/dashboard\/payments\/pi_1"/g)?.length, 8);
   });
 
   test('every alert type has its own text', () => {

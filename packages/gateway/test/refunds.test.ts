@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildXml, encryptReqInfo, nonce, XmlError } from '@wxpay/sdk';
 import { createApiKey } from '../src/domain/accounts.ts';
+import { markFailedRefundSucceeded } from '../src/domain/refund-transitions.ts';
 import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
 import { apiClient } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
@@ -61,10 +62,59 @@ for (const kind of DATABASE_KINDS) {
         return body.status === status ? body : undefined;
       });
     };
+    /** A refund that never left: what a crash between storing the refund and sending it leaves. */
+    const refundThatNeverLeft = async (intent: Json, amount: number) => {
+      s.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror', count: 2 });
+      const created = await refund({ payment_intent: intent.id, amount });
+      await s.gateway.ctx.db
+        .updateTable('refunds')
+        .set({ attempts: 0, submitted: 0, next_attempt_at: null })
+        .where('id', '=', created.body.id)
+        .execute();
+      return created.body as Json;
+    };
     const eventTypes = async (objectId: string) =>
       ((await s.api('GET', `/v1/events?object_id=${objectId}&limit=100`)).body.data as Json[])
         .map((e) => e.type)
         .sort();
+    const refundOf = async (id: string) => (await s.api('GET', `/v1/refunds/${id}`)).body;
+    /** The data of the object's `type` events, newest first. */
+    const eventData = async (objectId: string, type: string) =>
+      (
+        (await s.api('GET', `/v1/events?object_id=${objectId}&type=${type}&limit=100`)).body.data as Json[]
+      ).map((e) => e.data.object);
+    /**
+     * A refund of `amount` that WeChat pays back but whose notify it holds back a minute (and, with `duplicate`,
+     * sends twice), failed here meanwhile by a REFUNDCLOSE notify for it.
+     */
+    const refundClosedHere = async (intent: Json, amount: number, { duplicate = false } = {}) => {
+      // Refunds of earlier tests settle first, so that the held-back notify is this refund's.
+      await s.sandbox.clock.advance(6);
+      s.sandbox.faults.add({ endpoint: 'refund_notify', kind: 'delay_notify', delaySeconds: 60, count: 1 });
+      if (duplicate) s.sandbox.faults.add({ endpoint: 'refund_notify', kind: 'duplicate_notify', count: 1 });
+      const created = await refund({ payment_intent: intent.id, amount });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const closed = refundNotify(intent, created.body, {
+        total_fee: String(intent.amount),
+        refund_fee: String(amount),
+        refund_status: 'REFUNDCLOSE',
+      });
+      assert.match(await postRefundNotify(closed), /SUCCESS/);
+      assert.equal((await refundOf(created.body.id)).status, 'failed');
+      return created.body as Json;
+    };
+    /** The events of a refund failed here by REFUNDCLOSE, then marked succeeded as WeChat reports it, sorted. */
+    const CLOSED_THEN_PAID_BACK = [
+      'charge.refund.updated',
+      'charge.refund.updated',
+      'charge.refund.updated',
+      'refund.created',
+      'refund.failed',
+      'refund.succeeded',
+      'refund.wechat_status_conflict',
+    ];
+    /** WeChat's held-back notify for the refund arrives: SUCCESS, the payer got the money back. */
+    const wechatReportsPaidBack = () => s.sandbox.clock.advance(70);
 
     test('a partial, a second partial and the remainder refund the payment in full, each settled by its notify', async () => {
       const intent = await s.paidIntent(1000);
@@ -307,20 +357,13 @@ for (const kind of DATABASE_KINDS) {
       await runRefundResends(s.gateway.ctx);
       assert.equal(refundMovements(sent.body.wechat_pay.out_refund_no).length, 1, 'resent once, same number');
 
-      // A crash between storing the refund and sending it leaves a refund that never left.
-      s.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror', count: 2 });
-      const local = await refund({ payment_intent: intent.id, amount: 100 });
-      await s.gateway.ctx.db
-        .updateTable('refunds')
-        .set({ attempts: 0, submitted: 0, next_attempt_at: null })
-        .where('id', '=', local.body.id)
-        .execute();
+      const local = await refundThatNeverLeft(intent, 100);
       s.sandbox.faults.clear();
-      const canceled = await s.api('POST', `/v1/refunds/${local.body.id}/cancel`);
+      const canceled = await s.api('POST', `/v1/refunds/${local.id}/cancel`);
       assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
       assert.equal(canceled.body.status, 'canceled');
       assert.equal((await intentOf(intent.id)).amount_refunded, 150);
-      assert.equal(refundMovements(local.body.wechat_pay.out_refund_no).length, 0, 'never sent');
+      assert.equal(refundMovements(local.wechat_pay.out_refund_no).length, 0, 'never sent');
     });
 
     test('a REFUNDCLOSE notify fails the refund and gives its amount back to the intent', async () => {
@@ -341,18 +384,6 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(after.amount_refunded, 0);
       assert.equal(after.refunded, false);
       assert.ok((await eventTypes(created.body.id)).includes('refund.failed'));
-      // A later SUCCESS for the same refund (WeChat contradicting itself) must not revive it silently:
-      // the refund stays failed, nothing is reserved again, and the merchant gets an alert.
-      const contradiction = refundNotify(intent, created.body, {
-        total_fee: '200',
-        refund_fee: '120',
-        refund_status: 'SUCCESS',
-        success_time: '2026-01-01 12:00:00',
-      });
-      assert.match(await postRefundNotify(contradiction), /SUCCESS/);
-      assert.equal((await s.api('GET', `/v1/refunds/${created.body.id}`)).body.status, 'failed');
-      assert.equal((await intentOf(intent.id)).amount_refunded, 0);
-      assert.ok((await eventTypes(created.body.id)).includes('refund.wechat_status_conflict'));
     });
 
     test('a refund notify with another refund_fee is refused and changes nothing; the right one completes it', async () => {
@@ -428,6 +459,161 @@ for (const kind of DATABASE_KINDS) {
       assert.match(await postRefundNotify(unreadable()), /FAIL/);
       assert.equal(await rejected(live), inLive + 1);
       assert.equal(await rejected(s.api), inTest + 1);
+    });
+
+    test('a refund WeChat closed and later reports paid back is marked succeeded, and its amount is no longer refundable', async () => {
+      const intent = await s.paidIntent(200);
+      const closed = await refundClosedHere(intent, 120);
+      assert.equal((await intentOf(intent.id)).amount_refunded, 0, 'a failed refund gives its amount back');
+
+      await wechatReportsPaidBack();
+      const paidBack = await waitFor('refund succeeded', async () => {
+        const body = await refundOf(closed.id);
+        return body.status === 'succeeded' ? body : undefined;
+      });
+      assert.equal(paidBack.failure_reason, null);
+      assert.equal(paidBack.wechat_pay.submitted, true);
+      const after = await intentOf(intent.id);
+      assert.equal(after.amount_refunded, 120);
+      assert.equal(after.refunded, false);
+      const tooMuch = await refund({ payment_intent: intent.id, amount: 81 });
+      assert.equal(tooMuch.status, 400, JSON.stringify(tooMuch.body));
+      assert.equal(tooMuch.body.error.code, 'amount_too_large');
+      assert.equal(tooMuch.body.error.param, 'amount');
+      assert.match(
+        tooMuch.body.error.message,
+        /Refund amount \(81\) is greater than the unrefunded amount \(80\)/,
+      );
+      assert.deepEqual(await eventTypes(closed.id), CLOSED_THEN_PAID_BACK);
+      const [succeeded] = await eventData(closed.id, 'refund.succeeded');
+      assert.equal(succeeded.object, 'refund');
+      assert.equal(succeeded.status, 'succeeded');
+      assert.equal(succeeded.amount, 120);
+      const [alert] = await eventData(closed.id, 'refund.wechat_status_conflict');
+      assert.deepEqual(alert, {
+        status: 'failed',
+        wechat_refund_status: 'SUCCESS',
+        refund_fee: '120',
+        corrected: true,
+      });
+
+      // What remains is what WeChat still refunds.
+      const rest = await refund({ payment_intent: intent.id });
+      assert.equal(rest.status, 200, JSON.stringify(rest.body));
+      assert.equal(rest.body.amount, 80);
+      await settle(rest.body.id);
+      assert.equal((await intentOf(intent.id)).refunded, true);
+      const ours = new Set([closed.wechat_pay.out_refund_no, rest.body.wechat_pay.out_refund_no]);
+      assert.equal(
+        refundMovements()
+          .filter((m) => ours.has(m.ref))
+          .reduce((sum, m) => sum - m.amount, 0),
+        200,
+        'WeChat refunded the payment once, in full',
+      );
+    });
+
+    test('a refund WeChat closed and later reports paid back, when the amount was refunded again meanwhile, changes nothing and the merchant is alerted', async () => {
+      const intent = await s.paidIntent(200);
+      const closed = await refundClosedHere(intent, 120);
+      // Refunded again meanwhile: a refund whose outcome is unknown (SYSTEMERROR, and the SDK's own resend) holds 100.
+      s.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror', count: 2 });
+      const again = await refund({ payment_intent: intent.id, amount: 100 });
+      assert.equal(again.body.status, 'pending');
+      assert.equal((await intentOf(intent.id)).amount_refunded, 100);
+
+      await wechatReportsPaidBack();
+      const [alert] = await waitFor('the alert', async () => {
+        const alerts = await eventData(closed.id, 'refund.wechat_status_conflict');
+        return alerts.length ? alerts : undefined;
+      });
+      assert.deepEqual(alert, {
+        status: 'failed',
+        wechat_refund_status: 'SUCCESS',
+        refund_fee: '120',
+        corrected: false,
+        reason: 'exceeds_unrefunded_amount',
+        unrefunded_amount: 100,
+      });
+      const still = await refundOf(closed.id);
+      assert.equal(still.status, 'failed');
+      assert.equal(still.failure_reason, 'refund_closed');
+      assert.equal(
+        (await intentOf(intent.id)).amount_refunded,
+        100,
+        'nothing reserved beyond the amount paid',
+      );
+      assert.equal((await refundOf(again.body.id)).status, 'pending');
+      assert.deepEqual(await eventTypes(closed.id), [
+        'charge.refund.updated',
+        'charge.refund.updated',
+        'refund.created',
+        'refund.failed',
+        'refund.wechat_status_conflict',
+      ]);
+      const listed = (await s.api('GET', '/v1/events?type=refund.wechat_status_conflict&limit=100')).body
+        .data as Json[];
+      assert.ok(listed.some((e) => e.data.object.corrected === false));
+
+      // WeChat, which has paid back the first refund, refuses the second: together they exceed the payment.
+      s.clock.offsetMs += 3600_000;
+      await runRefundResends(s.gateway.ctx);
+      assert.equal((await refundOf(again.body.id)).status, 'failed');
+      assert.equal(refundMovements(again.body.wechat_pay.out_refund_no).length, 0);
+    });
+
+    test('a second report that a closed refund was paid back, even at the same moment, changes nothing: one event, one reservation', async () => {
+      const intent = await s.paidIntent(200);
+      const closed = await refundClosedHere(intent, 80, { duplicate: true });
+      const paidBack = refundNotify(intent, closed, {
+        total_fee: '200',
+        refund_fee: '80',
+        refund_status: 'SUCCESS',
+        success_time: '2026-01-01 12:00:00',
+      });
+      const answers = await Promise.all([postRefundNotify(paidBack), postRefundNotify(paidBack)]);
+      for (const answer of answers) assert.match(answer, /SUCCESS/);
+      assert.equal((await refundOf(closed.id)).status, 'succeeded');
+      // WeChat's own notify comes too, and once more after it was acknowledged.
+      await wechatReportsPaidBack();
+      const [sent] = s.sandbox.notifies({ ref: closed.wechat_pay.out_refund_no });
+      assert.deepEqual(
+        sent!.attempts.map((a) => [a.ok, a.duplicate ?? false]),
+        [
+          [true, false],
+          [true, true],
+        ],
+      );
+      assert.equal((await refundOf(closed.id)).status, 'succeeded');
+      // A report that read the refund as failed before the first correction committed comes too late: the
+      // correction's own conditional update turns it away.
+      assert.equal(
+        await markFailedRefundSucceeded(s.gateway.ctx, closed.id, {}, { corrected: true }),
+        'not_failed',
+      );
+      assert.equal((await intentOf(intent.id)).amount_refunded, 80, 'reserved again once, not twice');
+      assert.deepEqual(await eventTypes(closed.id), CLOSED_THEN_PAID_BACK);
+    });
+
+    test('WeChat reporting paid back a refund canceled here, which never left, only alerts the merchant', async () => {
+      const intent = await s.paidIntent(300);
+      const local = await refundThatNeverLeft(intent, 100);
+      const canceled = await s.api('POST', `/v1/refunds/${local.id}/cancel`);
+      assert.equal(canceled.body.status, 'canceled', JSON.stringify(canceled.body));
+      const paidBack = refundNotify(intent, local, {
+        refund_id: '50000000000000000000000001',
+        total_fee: '300',
+        refund_fee: '100',
+        refund_status: 'SUCCESS',
+        success_time: '2026-01-01 12:00:00',
+      });
+      assert.match(await postRefundNotify(paidBack), /SUCCESS/);
+      assert.equal((await refundOf(local.id)).status, 'canceled');
+      assert.equal((await intentOf(intent.id)).amount_refunded, 0);
+      assert.deepEqual(await eventData(local.id, 'refund.wechat_status_conflict'), [
+        { status: 'canceled', wechat_refund_status: 'SUCCESS', refund_fee: '100' },
+      ]);
+      assert.equal((await eventData(local.id, 'refund.succeeded')).length, 0);
     });
   });
 }

@@ -81,3 +81,59 @@ export async function settleRefund(
     return row;
   });
 }
+
+/** Raised inside the transaction to roll back a correction the intent's refund total cannot take. */
+class ExceedsUnrefunded extends Error {}
+
+/**
+ * Marks succeeded a refund held as failed that WeChat reports paid back (it said REFUNDCLOSE before, or a refusal
+ * failed it): `UPDATE … WHERE status = 'failed'`, then its amount reserved on the intent again with `UPDATE …
+ * WHERE amount_refunded + ? <= amount` (a failed refund kept its slot among the 50), its events and the
+ * `alert` (refund.wechat_status_conflict) in one transaction. Returns the updated row; 'not_failed' when the refund
+ * is no longer failed (another notify or query corrected it first); 'exceeds_unrefunded' when the intent's other
+ * refunds leave less than its amount unrefunded, and then nothing changed.
+ */
+export async function markFailedRefundSucceeded(
+  ctx: ServiceContext,
+  refundId: string,
+  patch: Updateable<RefundsTable>,
+  alert: Record<string, unknown>,
+): Promise<RefundRow | 'not_failed' | 'exceeds_unrefunded'> {
+  const now = ctx.now();
+  try {
+    return await ctx.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('refunds')
+        .set({
+          ...patch,
+          status: 'succeeded',
+          failure_reason: null,
+          next_attempt_at: null,
+          next_query_at: null,
+          updated: now,
+        })
+        .where('id', '=', refundId)
+        .where('status', '=', 'failed')
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return 'not_failed' as const;
+      const row = await trx
+        .selectFrom('refunds')
+        .selectAll()
+        .where('id', '=', refundId)
+        .executeTakeFirstOrThrow();
+      const taken = await trx
+        .updateTable('payment_intents')
+        .set((eb) => ({ amount_refunded: eb('amount_refunded', '+', row.amount), updated: now }))
+        .where('id', '=', row.payment_intent)
+        .where((eb) => eb(eb('amount_refunded', '+', row.amount), '<=', eb.ref('amount')))
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) !== 1) throw new ExceedsUnrefunded();
+      await recordRefundEvents(trx, row, refundEventType('succeeded'), now);
+      await recordEventAbout(trx, row, 'refund.wechat_status_conflict', alert, now);
+      return row;
+    });
+  } catch (error) {
+    if (error instanceof ExceedsUnrefunded) return 'exceeds_unrefunded';
+    throw error;
+  }
+}

@@ -24,7 +24,12 @@ import {
   refundResendDelayMs,
   refundStatusFromWechat,
 } from './refund-state.js';
-import { recordRefundEvents, recordRefundPayload, settleRefund } from './refund-transitions.js';
+import {
+  markFailedRefundSucceeded,
+  recordRefundEvents,
+  recordRefundPayload,
+  settleRefund,
+} from './refund-transitions.js';
 import { type RefundView, refundView } from './refund-view.js';
 import { wasPaid } from './state.js';
 import { wechatCallLeaseMs } from './wechat-lease.js';
@@ -366,27 +371,65 @@ export async function applyWechatRefundStatus(
   };
   const row = await settleRefund(ctx, refund.id, to, patch);
   if (row) return 'applied';
-  // WeChat says the money went back to the payer while our record says it did not: the amount was released to
-  // the intent and may be refunded again. Nothing is changed automatically; the merchant is alerted.
   const current = await reloadRefund(ctx, refund.id);
-  if (to === 'succeeded' && (current.status === 'failed' || current.status === 'canceled')) {
-    await recordEventAbout(
-      ctx.db,
-      current,
-      'refund.wechat_status_conflict',
-      {
-        status: current.status,
-        wechat_refund_status: result.refund_status,
-        refund_fee: result.refund_fee,
-      },
-      ctx.now(),
-    );
-    ctx.log.warn(
-      { refund: current.id, status: current.status },
-      'WeChat reports a refund we hold as not paid',
-    );
+  if (to !== 'succeeded' || (current.status !== 'failed' && current.status !== 'canceled'))
+    return 'unchanged';
+  // WeChat says the money went back to the payer while our record says it did not: the amount was released to
+  // the intent and may be refunded again. The merchant is alerted either way.
+  const conflict = {
+    status: current.status,
+    wechat_refund_status: result.refund_status,
+    refund_fee: result.refund_fee,
+  };
+  if (current.status === 'canceled') {
+    // Never sent to WeChat (only a refund with no attempt can be canceled): nothing here explains it.
+    await alertStatusConflict(ctx, current, conflict);
+    return 'unchanged';
   }
+  // WeChat reversed its answer (REFUNDCLOSE, or a refusal): the record follows it, and the amount is reserved
+  // again, unless the intent's other refunds meanwhile leave less than it unrefunded.
+  const corrected = await markFailedRefundSucceeded(
+    ctx,
+    current.id,
+    { submitted: 1, wechat_refund_id: result.refund_id ?? current.wechat_refund_id },
+    { ...conflict, corrected: true },
+  );
+  if (corrected === 'not_failed') return 'unchanged';
+  if (corrected !== 'exceeds_unrefunded') {
+    ctx.log.warn(
+      { refund: current.id },
+      'WeChat reports paid back a refund we held as failed; marked succeeded',
+    );
+    return 'applied';
+  }
+  // WeChat says more was refunded than the payment's amount allows here: only a person can tell which is right.
+  const intent = await ctx.db
+    .selectFrom('payment_intents')
+    .select(['amount', 'amount_refunded'])
+    .where('id', '=', current.payment_intent)
+    .executeTakeFirstOrThrow();
+  await alertStatusConflict(ctx, current, {
+    ...conflict,
+    corrected: false,
+    reason: 'exceeds_unrefunded_amount',
+    unrefunded_amount: intent.amount - intent.amount_refunded,
+  });
   return 'unchanged';
+}
+
+/** refund.wechat_status_conflict for a refund WeChat reports paid back and whose record is left as it is. */
+async function alertStatusConflict(
+  ctx: ServiceContext,
+  refund: RefundRow,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await ctx.db
+    .transaction()
+    .execute((trx) => recordEventAbout(trx, refund, 'refund.wechat_status_conflict', data, ctx.now()));
+  ctx.log.warn(
+    { refund: refund.id, ...data },
+    'WeChat reports paid back a refund we hold as not paid; left as it is',
+  );
 }
 
 /** The numbered fields of a refundquery reply that describe `outRefundNo`. */

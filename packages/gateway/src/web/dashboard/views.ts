@@ -73,8 +73,14 @@ function alertText({ type, data, refund }: Alert): string {
         return `A refund notify named a refund this account does not have (${String(data.out_refund_no ?? '')}); it was refused.`;
       return `WeChat's refund notify for refund ${refund ?? ''} reported another ${reason === 'refund_fee_mismatch' ? 'amount' : 'payment'} than the refund's; it was refused and the refund left as it was. Check it in WeChat's merchant platform.`;
     }
-    case 'refund.wechat_status_conflict':
-      return `WeChat reports refund ${refund ?? ''} as succeeded, which is ${String(data.status ?? '')} here: the payer got the money back. Do not refund it again.`;
+    case 'refund.wechat_status_conflict': {
+      const reported = `WeChat reports refund ${refund ?? ''} as succeeded`;
+      if (data.corrected === true)
+        return `${reported}, after it had closed or refused it: the payer got the money back. The refund is now marked succeeded here, and its amount is no longer refundable.`;
+      if (data.corrected === false)
+        return `${reported}, which is ${String(data.status ?? '')} here, and the payment's other refunds leave less than its amount unrefunded: WeChat reports more refunded than the payment's amount. The refund was left ${String(data.status ?? '')}. Check the payment's refunds in WeChat's merchant platform, and do not refund it again.`;
+      return `${reported}, which is ${String(data.status ?? '')} here: the payer got the money back. Do not refund it again.`;
+    }
   }
 }
 
