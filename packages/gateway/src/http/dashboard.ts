@@ -1,5 +1,6 @@
 // /dashboard: log in with a secret key (HttpOnly, SameSite=Strict session cookie), CSRF token on every POST form.
 import { randomBytes } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { recentAlerts } from '../domain/alerts.js';
 import type { ServiceContext } from '../domain/context.js';
@@ -32,24 +33,6 @@ import { dashboardWebhookRoutes } from './dashboard-webhooks.js';
 const SESSION_COOKIE = 'wxpay_dashboard';
 const LOGIN_COOKIE = 'wxpay_dashboard_login';
 
-/** A cookie value, URI-decoded when it is an escape; other sites' cookies on the host may hold a bare '%'. */
-function cookieValue(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq).trim()] = cookieValue(part.slice(eq + 1).trim());
-  }
-  return out;
-}
-
 /**
  * A form's fields, each of which must be text. A browser's urlencoded form always is; a JSON body may not be,
  * and is refused naming the field rather than reaching code that reads text.
@@ -69,9 +52,21 @@ function fieldNotText(field: string): ApiError {
     : new ApiError(400, 'invalid_request_error', 'body_invalid', 'The form must be an object of text fields');
 }
 
-function cookie(ctx: ServiceContext, name: string, value: string, maxAgeSeconds: number): string {
-  const secure = ctx.publicUrl().startsWith('https:') ? '; Secure' : '';
-  return `${name}=${value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
+/** Sets one of the dashboard's cookies; Secure follows the public URL, since a proxy may end TLS before us. */
+function setCookie(
+  ctx: ServiceContext,
+  reply: FastifyReply,
+  name: string,
+  value: string,
+  maxAgeSeconds: number,
+): FastifyReply {
+  return reply.setCookie(name, value, {
+    path: '/dashboard',
+    httpOnly: true,
+    sameSite: 'strict',
+    maxAge: maxAgeSeconds,
+    secure: ctx.publicUrl().startsWith('https:'),
+  });
 }
 
 function html(reply: FastifyReply, nonce: string, body: string): FastifyReply {
@@ -90,14 +85,16 @@ const dayOf = (text: string | undefined): number | undefined =>
   text && /^\d{4}-\d{2}-\d{2}$/.test(text) ? cstDay(Date.parse(`${text}T00:00:00+08:00`)) : undefined;
 
 export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
+  // Registered in the dashboard's scope only. Its default decode leaves a value that is no URI escape as it is
+  // (another site's cookie on the host may hold a bare '%'), so such a cookie never fails a request.
+  await app.register(fastifyCookie);
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: 16 * 1024 },
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
 
-  const loginOf = (request: FastifyRequest) =>
-    findDashboardSession(ctx, parseCookies(request.headers.cookie)[SESSION_COOKIE]);
+  const loginOf = (request: FastifyRequest) => findDashboardSession(ctx, request.cookies[SESSION_COOKIE]);
 
   /** Sends a dashboard page (frame, nav, CSRF token of the log-out form) for a logged-in user. */
   const render: DashboardKit['render'] = (reply, login, current, title, body) => {
@@ -135,19 +132,19 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
     render,
     page,
     post,
-    endSession: (reply) => reply.header('set-cookie', cookie(ctx, SESSION_COOKIE, '', 0)),
+    endSession: (reply) => setCookie(ctx, reply, SESSION_COOKIE, '', 0),
   };
 
   app.get('/dashboard/login', async (_request, reply) => {
     const nonce = randomBytes(16).toString('base64');
     const csrf = randomToken(32);
-    reply.header('set-cookie', cookie(ctx, LOGIN_COOKIE, csrf, 600));
+    setCookie(ctx, reply, LOGIN_COOKIE, csrf, 600);
     return html(reply, nonce, loginPage(nonce, csrf));
   });
 
   app.post('/dashboard/login', async (request, reply) => {
     const form = (request.body ?? {}) as Record<string, unknown>;
-    const expected = parseCookies(request.headers.cookie)[LOGIN_COOKIE];
+    const expected = request.cookies[LOGIN_COOKIE];
     const nonce = randomBytes(16).toString('base64');
     if (!expected || !csrfMatches(expected, form._csrf)) {
       return html(
@@ -163,18 +160,16 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext)
     const started = await startDashboardSession(ctx, secretKey);
     if (!started)
       return html(reply.code(401), nonce, loginPage(nonce, expected, 'That secret key is not valid.'));
-    reply.header('set-cookie', [
-      cookie(ctx, SESSION_COOKIE, started.token, DASHBOARD_SESSION_MS / 1000),
-      cookie(ctx, LOGIN_COOKIE, '', 0),
-    ]);
+    setCookie(ctx, reply, SESSION_COOKIE, started.token, DASHBOARD_SESSION_MS / 1000);
+    setCookie(ctx, reply, LOGIN_COOKIE, '', 0);
     return reply.redirect('/dashboard', 303);
   });
 
   app.post('/dashboard/logout', async (request, reply) => {
     const checked = await post(request, reply);
     if (!checked) return { error: 'forbidden' };
-    await endDashboardSession(ctx, parseCookies(request.headers.cookie)[SESSION_COOKIE]!);
-    reply.header('set-cookie', cookie(ctx, SESSION_COOKIE, '', 0));
+    await endDashboardSession(ctx, request.cookies[SESSION_COOKIE]!);
+    setCookie(ctx, reply, SESSION_COOKIE, '', 0);
     return reply.redirect('/dashboard/login', 303);
   });
 
