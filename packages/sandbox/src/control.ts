@@ -174,11 +174,16 @@ export function registerControl(app: FastifyInstance, core: SandboxCore): void {
     const target: Record<string, string> = {};
     if (q.code_url) target.code_url = q.code_url;
     else if (q.mweb_url) target.mweb_url = q.mweb_url;
+    // The mweb_url itself, opened by the payer's browser (redirect_url and all): it is checked as an mweb_url.
+    else if (q.prepay_id && q.package)
+      target.mweb_url = `${core.url}/sandbox/pay?${new URLSearchParams({ prepay_id: q.prepay_id, package: q.package })}`;
     else if (q.prepay_id) target.prepay_id = q.prepay_id;
-    const order = Object.keys(target).length ? core.orderFor(target) : undefined;
+    const found = Object.keys(target).length
+      ? core.orderFor(target)
+      : { ok: false as const, error: { code: 'ORDERNOTEXIST', des: 'no such order' } };
     return reply
-      .code(order ? 200 : 404)
+      .code(found.ok ? 200 : (STATUS_OF[found.error.code] ?? 409))
       .type('text/html; charset=utf-8')
-      .send(payPage(order, target));
+      .send(payPage(found, target));
   });
 }

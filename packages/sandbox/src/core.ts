@@ -222,9 +222,8 @@ export class SandboxCore {
     );
   }
 
-  /** Looks an order up by what a payer holds: code_url, prepay_id or mweb_url. */
-  orderFor(target: Record<string, unknown>): Order | undefined {
-    const found = findPayable(this.services, target);
-    return found.ok ? found.value : undefined;
+  /** Looks an order up by what a payer holds (code_url, prepay_id or mweb_url), or says why it cannot be used. */
+  orderFor(target: Record<string, unknown>): Result<Order> {
+    return findPayable(this.services, target);
   }
 }

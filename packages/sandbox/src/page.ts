@@ -2,6 +2,7 @@
 // that calls the control API, so a browser test can scan and pay.
 import { fenToYuan } from '@wxpay/sdk';
 import type { Order } from './ledger/orders.js';
+import type { Result } from './result.js';
 
 const escapeHtml = (text: string) =>
   text.replace(
@@ -9,7 +10,10 @@ const escapeHtml = (text: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
   );
 
-export function payPage(order: Order | undefined, target: Record<string, string>): string {
+/** Refusals the payer sees as an expired page rather than an unknown order, with the sandbox's reason. */
+const EXPIRED = new Set(['PREPAY_EXPIRED', 'MWEB_URL_EXPIRED']);
+
+export function payPage(found: Result<Order>, target: Record<string, string>): string {
   const head = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>微信支付 (sandbox)</title>
@@ -20,7 +24,14 @@ body{font-family:-apple-system,"PingFang SC",sans-serif;background:#ededed;margi
 button{background:#07c160;color:#fff;border:0;border-radius:8px;font-size:18px;padding:12px;width:100%}
 .muted{color:#888;font-size:13px}
 </style></head><body><div class="card">`;
-  if (!order) return `${head}<h1>订单不存在</h1><p class="muted">No such order</p></div></body></html>`;
+  if (!found.ok) {
+    if (!EXPIRED.has(found.error.code))
+      return `${head}<h1>订单不存在</h1><p class="muted">No such order</p></div></body></html>`;
+    const [title] = found.error.des.split(': ');
+    return `${head}<h1 data-testid="expired">${escapeHtml(title ?? '')}</h1>
+<p class="muted" data-testid="reason">${escapeHtml(found.error.des)}</p></div></body></html>`;
+  }
+  const order = found.value;
   const payable = order.state === 'NOTPAY' || order.state === 'USERPAYING';
   const body = JSON.stringify({ ...target, outcome: 'SUCCESS' }).replace(/</g, '\\u003c');
   return `${head}

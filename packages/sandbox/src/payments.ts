@@ -5,7 +5,7 @@ import type { Services } from './endpoints/types.js';
 import { type Order, type PayOutcome, settle } from './ledger/orders.js';
 import { REFUND_SETTLE_SECONDS, type Refund, succeedRefund } from './ledger/refunds.js';
 import { paymentNotify, refundNotify } from './notify-bodies.js';
-import { orderOfPrepay, orderOfPrepayId } from './prepays.js';
+import { orderOfMwebUrl, orderOfPrepay, orderOfPrepayId } from './prepays.js';
 import { ok, type Result, refuse } from './result.js';
 
 /** A new payer identity, shaped like an openid. */
@@ -98,13 +98,8 @@ export function findPayable(
       (r) => r.codeUrl === codeUrl,
     );
   }
-  const prepayId =
-    typeof target.prepay_id === 'string'
-      ? target.prepay_id
-      : typeof target.mweb_url === 'string'
-        ? (prepayIdOfMwebUrl(target.mweb_url) ?? '')
-        : undefined;
-  if (prepayId !== undefined) return orderOfPrepayId(services, prepayId);
+  if (typeof target.prepay_id === 'string') return orderOfPrepayId(services, target.prepay_id);
+  if (typeof target.mweb_url === 'string') return orderOfMwebUrl(services, target.mweb_url);
   if (typeof target.mch_id === 'string' && typeof target.out_trade_no === 'string') {
     const order = ledger.order(target.mch_id, target.out_trade_no);
     return order ? ok(order) : refuse('ORDERNOTEXIST', 'no such order');
@@ -113,12 +108,4 @@ export function findPayable(
     'PARAM_ERROR',
     'give one of jsapi, app, code_url, prepay_id, mweb_url, or mch_id with out_trade_no',
   );
-}
-
-export function prepayIdOfMwebUrl(mwebUrl: string): string | undefined {
-  try {
-    return new URL(mwebUrl).searchParams.get('prepay_id') ?? undefined;
-  } catch {
-    return undefined;
-  }
 }

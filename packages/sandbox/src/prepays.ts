@@ -1,7 +1,8 @@
 // Finding an order by a prepay a payer holds (prepay_id, code_url, mweb_url), as WeChat's client does: a prepay
-// lasts 2 hours (PREPAY_TTL_MS), and one replaced by a later unifiedorder of the same order is expired too.
+// lasts 2 hours (PREPAY_TTL_MS), an mweb_url 5 minutes (MWEB_URL_TTL_MS), and one replaced by a later unifiedorder
+// of the same order is expired too.
 import type { Services } from './endpoints/types.js';
-import { type Order, prepayExpired } from './ledger/orders.js';
+import { mwebUrlExpired, type Order, prepayExpired } from './ledger/orders.js';
 import { ok, type Result, refuse } from './result.js';
 
 /** The order a prepay_id was issued for, if that prepay can still be used (see PREPAY_TTL_MS). */
@@ -28,6 +29,39 @@ export function orderOfPrepay(
       'PREPAY_EXPIRED',
       `该订单已过期，请重新下单: ${what} was issued more than 2 hours ago. Call unifiedorder again with the ` +
         'same out_trade_no and parameters for a new one.',
+    );
+  return refuse('ORDERNOTEXIST', 'no such order');
+}
+
+/**
+ * What names an mweb_url: its prepay_id and package, whatever the host it was reached by and whatever the
+ * merchant appended (`&redirect_url=…`). A resent unifiedorder may give a new package under the same prepay_id.
+ */
+export function mwebUrlKey(mwebUrl: string): string | undefined {
+  try {
+    const params = new URL(mwebUrl).searchParams;
+    const prepayId = params.get('prepay_id');
+    const pkg = params.get('package');
+    return prepayId && pkg ? `${prepayId}&${pkg}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The order an mweb_url was issued for, if that mweb_url can still be opened (see MWEB_URL_TTL_MS). */
+export function orderOfMwebUrl(services: Services, mwebUrl: string): Result<Order> {
+  const key = mwebUrlKey(mwebUrl);
+  if (key === undefined) return refuse('ORDERNOTEXIST', 'no such order');
+  const { ledger } = services;
+  const named = (url: string | undefined) => url !== undefined && mwebUrlKey(url) === key;
+  const order = ledger.orderWhere((o) => named(o.mwebUrl));
+  if (order && !mwebUrlExpired(order, services.clock.now())) return ok(order);
+  if (order || ledger.orderWhere((o) => (o.replacedMwebUrls ?? []).some(named)))
+    return refuse(
+      'MWEB_URL_EXPIRED',
+      `支付请求已失效，请重新发起支付: mweb_url ${mwebUrl} was issued more than 5 minutes ago (an mweb_url lasts ` +
+        '5 minutes, its prepay_id 2 hours). Call unifiedorder again with the same out_trade_no and parameters ' +
+        'for a new one.',
     );
   return refuse('ORDERNOTEXIST', 'no such order');
 }

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { BusinessError, type WechatPay } from '@wxpay/sdk';
 import type { Merchant, Sandbox } from '../src/index.ts';
 import { compactTime } from '../src/time.ts';
-import { control, type NotifySink, rawPost, signedXml, startPaying, tradeNo } from './support.ts';
+import { control, getPage, type NotifySink, rawPost, signedXml, startPaying, tradeNo } from './support.ts';
 
 describe('payments', () => {
   let sandbox: Sandbox;
@@ -190,21 +190,112 @@ describe('payments', () => {
     const params = order({ trade_type: 'MWEB', scene_info: '{"h5_info":{"type":"Wap"}}' });
     const placed = await pay.unifiedOrder(params);
     assert.ok(placed.mweb_url?.startsWith(`${sandbox.url}/sandbox/pay?prepay_id=`));
-    const page = await new Promise<string>((resolve, reject) => {
-      import('node:https').then(({ get }) =>
-        get(placed.mweb_url!, { ca: sandbox.caCert }, (res) => {
-          let text = '';
-          res.on('data', (c) => {
-            text += c;
-          });
-          res.on('end', () => resolve(text));
-        }).on('error', reject),
-      );
-    });
-    assert.match(page, /Confirm payment/);
-    assert.match(page, /¥1\.01/);
+    const page = await getPage(placed.mweb_url!, sandbox.caCert);
+    assert.match(page.text, /Confirm payment/);
+    assert.match(page.text, /¥1\.01/);
     const paid = await control(sandbox, 'POST', '/sandbox/v1/pay', { mweb_url: placed.mweb_url });
     assert.equal((paid.json.order as { trade_state: string }).trade_state, 'SUCCESS');
+  });
+
+  describe('an mweb_url lasts 5 minutes', () => {
+    const FIVE_MINUTES_S = 5 * 60;
+    const h5 = (extra: Record<string, string> = {}) =>
+      order({ trade_type: 'MWEB', scene_info: '{"h5_info":{"type":"Wap"}}', ...extra });
+    const refusedAsExpired = (mwebUrl: string | undefined) => {
+      const refused = sandbox.pay({ mweb_url: mwebUrl });
+      assert.equal(!refused.ok && refused.error.code, 'MWEB_URL_EXPIRED');
+      assert.match(
+        !refused.ok ? refused.error.des : '',
+        /^支付请求已失效，请重新发起支付: .*5 minutes.*unifiedorder again with the same out_trade_no/,
+      );
+    };
+
+    test('an mweb_url opened after 5 minutes is refused, and a resent unifiedorder gives one that pays', async () => {
+      const params = h5();
+      const first = await pay.unifiedOrder(params);
+      await sandbox.clock.advance(FIVE_MINUTES_S - 10);
+      assert.match((await getPage(first.mweb_url!, sandbox.caCert)).text, /Confirm payment/, 'still open');
+      await sandbox.clock.advance(10);
+      const late = await getPage(
+        `${first.mweb_url}&redirect_url=https%3A%2F%2Fshop.example%2Fdone`,
+        sandbox.caCert,
+      );
+      assert.equal(late.status, 409);
+      assert.match(late.text, /支付请求已失效，请重新发起支付/);
+      assert.doesNotMatch(late.text, /Confirm payment/);
+      refusedAsExpired(first.mweb_url);
+      assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'NOTPAY');
+
+      const renewed = await pay.unifiedOrder(params);
+      assert.equal(renewed.prepay_id, first.prepay_id, 'the same prepay: it has its 2 hours');
+      assert.notEqual(renewed.mweb_url, first.mweb_url);
+      const page = await getPage(
+        `${renewed.mweb_url}&redirect_url=https%3A%2F%2Fshop.example%2Fdone`,
+        sandbox.caCert,
+      );
+      assert.equal(page.status, 200);
+      assert.match(page.text, /Confirm payment/);
+      assert.ok(sandbox.pay({ mweb_url: renewed.mweb_url }).ok);
+      assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'SUCCESS');
+    });
+
+    test('within its 5 minutes a resent unifiedorder answers the same mweb_url; a replaced one stays refused while the prepay_id pays for 2 hours', async () => {
+      const params = h5();
+      const first = await pay.unifiedOrder(params);
+      await sandbox.clock.advance(FIVE_MINUTES_S - 60);
+      assert.equal((await pay.unifiedOrder(params)).mweb_url, first.mweb_url);
+      await sandbox.clock.advance(60);
+      const renewed = await pay.unifiedOrder(params);
+      assert.notEqual(renewed.mweb_url, first.mweb_url);
+      // Replaced, not unknown: the payer sees the expired page, not 订单不存在.
+      const old = await getPage(first.mweb_url!, sandbox.caCert);
+      assert.equal(old.status, 409);
+      assert.match(old.text, /支付请求已失效/);
+      refusedAsExpired(first.mweb_url);
+      assert.equal(
+        (await pay.unifiedOrder(params)).mweb_url,
+        renewed.mweb_url,
+        'the new one is kept 5 minutes',
+      );
+
+      await sandbox.clock.advance(2 * 3600 - FIVE_MINUTES_S - 60);
+      refusedAsExpired(renewed.mweb_url);
+      assert.ok(sandbox.pay({ prepay_id: first.prepay_id }).ok, 'the prepay_id still has its 2 hours');
+      assert.equal((await pay.orderQuery({ out_trade_no: params.out_trade_no })).trade_state, 'SUCCESS');
+    });
+
+    test("after the prepay's 2 hours a resent unifiedorder gives a new prepay_id and mweb_url; the old ones stay refused", async () => {
+      const params = h5({ time_expire: compactTime(sandbox.clock.now() + 24 * 3600_000) });
+      const first = await pay.unifiedOrder(params);
+      await sandbox.clock.advance(2 * 3600);
+      const renewed = await pay.unifiedOrder(params);
+      assert.notEqual(renewed.prepay_id, first.prepay_id);
+      assert.ok(renewed.mweb_url?.includes(`prepay_id=${renewed.prepay_id}&`));
+      refusedAsExpired(first.mweb_url);
+      assert.equal((await getPage(first.mweb_url!, sandbox.caCert)).status, 409);
+      const oldPrepay = sandbox.pay({ prepay_id: first.prepay_id });
+      assert.equal(!oldPrepay.ok && oldPrepay.error.code, 'PREPAY_EXPIRED');
+      assert.ok(sandbox.pay({ mweb_url: renewed.mweb_url }).ok);
+    });
+
+    test('a code_url of a NATIVE order still pays after 5 minutes: the 5 minutes are MWEB only', async () => {
+      const params = order();
+      const first = await pay.unifiedOrder(params);
+      await sandbox.clock.advance(30 * 60);
+      const again = await pay.unifiedOrder(params);
+      assert.equal(again.code_url, first.code_url);
+      assert.equal(again.prepay_id, first.prepay_id);
+      assert.match(
+        (
+          await getPage(
+            `${sandbox.url}/sandbox/pay?code_url=${encodeURIComponent(first.code_url!)}`,
+            sandbox.caCert,
+          )
+        ).text,
+        /Confirm payment/,
+      );
+      assert.ok(sandbox.pay({ code_url: first.code_url }).ok);
+    });
   });
 
   test('micropay charges a payment code once; a used code is AUTHCODEEXPIRE', async () => {

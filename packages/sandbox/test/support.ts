@@ -1,7 +1,7 @@
 // Test helpers: a sandbox with SDK clients, raw HTTPS calls, the control API, and a notify receiver.
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { request } from 'node:https';
+import { get, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildXml, nonce, parseXml, type SignType, sign, WechatPay } from '@wxpay/sdk';
 import {
@@ -133,6 +133,19 @@ export function control(
     );
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+/** GETs a page of the sandbox (the payer's browser opening a code_url page or an mweb_url). */
+export function getPage(url: string, ca: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+    }).on('error', reject);
   });
 }
 

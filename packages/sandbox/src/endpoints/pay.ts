@@ -1,6 +1,7 @@
 // The payment endpoints: unifiedorder, micropay, orderquery, closeorder, reverse.
 import {
   close,
+  mwebUrlExpired,
   type Order,
   prepayExpired,
   reverse,
@@ -85,7 +86,8 @@ function prepayReply(order: Order): Answer {
 
 /**
  * A resent out_trade_no: the same request gets the same answer, a different one is refused. Once the prepay has
- * expired (PREPAY_TTL_MS), the same request gets a new prepay for the same order, while it can still be paid.
+ * expired (PREPAY_TTL_MS), the same request gets a new prepay for the same order, while it can still be paid; once
+ * an MWEB order's mweb_url has (MWEB_URL_TTL_MS), a new mweb_url under the same prepay_id.
  */
 function existingOrder(order: Order, ctx: CallContext): Answer {
   if (order.state === 'SUCCESS' || order.state === 'REFUND') return refused('ORDERPAID', '该订单已支付');
@@ -97,26 +99,48 @@ function existingOrder(order: Order, ctx: CallContext): Answer {
     const replaced = { prepayId: order.prepayId!, ...(order.codeUrl ? { codeUrl: order.codeUrl } : {}) };
     return prepayReply(
       ctx.ledger.saveOrder(
-        issuePrepay(ctx, { ...order, replacedPrepays: [...(order.replacedPrepays ?? []), replaced] }),
+        issuePrepay(ctx, {
+          ...withMwebUrlReplaced(order),
+          replacedPrepays: [...(order.replacedPrepays ?? []), replaced],
+        }),
       ),
     );
   }
+  if (order.state === 'NOTPAY' && mwebUrlExpired(order, ctx.now)) {
+    return prepayReply(
+      ctx.ledger.saveOrder({
+        ...withMwebUrlReplaced(order),
+        mwebUrl: newMwebUrl(ctx, order.prepayId!),
+        mwebAt: ctx.now,
+      }),
+    );
+  }
   return prepayReply(order);
+}
+
+/** The order with its current mweb_url (if any) kept among the replaced ones, which a payer is told expired. */
+function withMwebUrlReplaced(order: Order): Order {
+  if (order.mwebUrl === undefined) return order;
+  return { ...order, replacedMwebUrls: [...(order.replacedMwebUrls ?? []), order.mwebUrl] };
+}
+
+/** An mweb_url of the sandbox's payer page; like WeChat's checkmweb URL it names the prepay_id and a package. */
+function newMwebUrl(ctx: CallContext, prepayId: string): string {
+  return `${ctx.baseUrl()}/sandbox/pay?prepay_id=${prepayId}&package=${ctx.ledger.random.digits(10)}`;
 }
 
 /** A new prepay_id for the order, with the code_url (NATIVE) or mweb_url (MWEB) that goes with it. */
 function issuePrepay(ctx: CallContext, order: Order): Order {
   const { ledger } = ctx;
   const prepayId = ledger.newId('prepay', ctx.now);
+  const mweb = order.tradeType === 'MWEB';
   return {
     ...order,
     prepayId,
     prepayAt: ctx.now,
     codeUrl: order.tradeType === 'NATIVE' ? `weixin://wxpay/bizpayurl?pr=${ledger.newId('pr')}` : undefined,
-    mwebUrl:
-      order.tradeType === 'MWEB'
-        ? `${ctx.baseUrl()}/sandbox/pay?prepay_id=${prepayId}&package=${ledger.random.digits(10)}`
-        : undefined,
+    mwebUrl: mweb ? newMwebUrl(ctx, prepayId) : undefined,
+    mwebAt: mweb ? ctx.now : undefined,
   };
 }
 

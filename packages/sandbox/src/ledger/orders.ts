@@ -34,8 +34,12 @@ export interface Order {
   mwebUrl: string | undefined;
   /** When prepayId (and its code_url / mweb_url) was issued; WeChat's client refuses it 2 hours later. */
   prepayAt?: number;
+  /** When mwebUrl was issued (with the prepay, or alone by a resent unifiedorder); it lasts 5 minutes. */
+  mwebAt?: number;
   /** Prepays replaced by a later unifiedorder of the same order: a payer holding one is told it expired. */
   replacedPrepays?: { prepayId: string; codeUrl?: string }[];
+  /** mweb_urls replaced by a later unifiedorder of the same order: a payer opening one is told it expired. */
+  replacedMwebUrls?: string[];
   /** The request fields that define the order; a resend must match them. */
   fingerprint: string;
   refundedFee: number;
@@ -52,6 +56,21 @@ export const PREPAY_TTL_MS = 2 * 60 * 60 * 1000;
 /** Whether the order's current prepay has outlived PREPAY_TTL_MS. */
 export function prepayExpired(order: Order, now: number): boolean {
   return order.prepayId !== undefined && now - (order.prepayAt ?? order.createdAt) >= PREPAY_TTL_MS;
+}
+
+/**
+ * An H5 (MWEB) order's mweb_url lasts 5 minutes (mweb_url的有效期为5分钟), far less than its prepay_id: after that
+ * WeChat's page answers 支付请求已失效，请重新发起支付, and unifiedorder called again with the same out_trade_no and
+ * parameters issues a new mweb_url for the same order, which stays payable for its prepay's 2 hours.
+ */
+export const MWEB_URL_TTL_MS = 5 * 60 * 1000;
+
+/** Whether the order's current mweb_url has outlived MWEB_URL_TTL_MS. */
+export function mwebUrlExpired(order: Order, now: number): boolean {
+  return (
+    order.mwebUrl !== undefined &&
+    now - (order.mwebAt ?? order.prepayAt ?? order.createdAt) >= MWEB_URL_TTL_MS
+  );
 }
 
 /** WeChat refuses closeorder within 5 minutes of the order's creation. */
