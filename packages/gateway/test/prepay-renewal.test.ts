@@ -1,9 +1,10 @@
-// A prepay_id, and the code_url issued with it, lasts 2 hours at WeChat whatever the order's time_expire. An
-// intent that lives longer (WXPAY_INTENT_TTL_SECONDS above 7200) is confirmed again for a fresh one, under the
-// same out_trade_no, and the hosted checkout does that itself before it shows an old QR code. Real sandbox, which
-// refuses an expired prepay as WeChat's client does, on SQLite and PostgreSQL.
+// A prepay_id, and the code_url issued with it, lasts 2 hours at WeChat whatever the order's time_expire; an H5
+// order's mweb_url only 5 minutes. An intent that outlives them is confirmed again for a fresh one, under the same
+// out_trade_no, and the hosted checkout does that itself before it shows an old QR code or H5 redirect. Real
+// sandbox, which refuses an expired prepay or mweb_url as WeChat's client and page do, on SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Agent, request } from 'undici';
 import { eventsOf, type Json } from './support/api-client.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
 import { type SandboxGateway, startSandboxGateway, waitFor } from './support/sandbox-gateway.ts';
@@ -11,11 +12,13 @@ import { signedFor, startWechatProxy, viaProxy } from './support/wechat-proxy.ts
 
 const DAY_S = 24 * 3600;
 const PREPAY_LIFETIME_MS = 2 * 3600_000;
+const MWEB_URL_LIFETIME_MS = 5 * 60_000;
 const DESKTOP = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0';
+const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148';
 const web = { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } };
 
 for (const kind of DATABASE_KINDS) {
-  describe(`renewing a prepay that outlives WeChat's 2 hours, on ${kind}`, () => {
+  describe(`renewing what WeChat no longer honours (a prepay after 2 hours, an mweb_url after 5 minutes), on ${kind}`, () => {
     let s: SandboxGateway;
     before(async () => {
       s = await startSandboxGateway(kind, { intentTtlSeconds: DAY_S });
@@ -25,6 +28,11 @@ for (const kind of DATABASE_KINDS) {
     });
 
     const qrOf = (intent: Json): string => intent.next_action.wechat_pay_display_qr_code.image_data_url;
+    const mwebOf = (intent: Json): string => intent.next_action.wechat_pay_redirect_to_web.url;
+    const mwebRefused = (url: string) => {
+      const refused = s.sandbox.pay({ mweb_url: url });
+      assert.equal(!refused.ok && refused.error.code, 'MWEB_URL_EXPIRED');
+    };
     const rowOf = (id: string) =>
       s.gateway.ctx.db
         .selectFrom('payment_intents')
@@ -244,6 +252,81 @@ for (const kind of DATABASE_KINDS) {
       assert.notEqual(qrOf(shown), qrOf(first));
       assert.ok(s.sandbox.pay({ code_url: qrOf(shown) }).ok);
       await succeeded(first.id);
+      await waitFor('session complete', async () => {
+        const { body } = await s.api('GET', `/v1/checkout/sessions/${checkout.id}`);
+        return body.status === 'complete' ? body : undefined;
+      });
+    });
+
+    test('a WAP intent confirmed again after 5 minutes gets a fresh mweb_url for the same order', async () => {
+      const created = await s.h5Intent(530, 'https://shop.example/done');
+      await s.advance(MWEB_URL_LIFETIME_MS - 60_000);
+      const early = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
+      assert.equal(early.status, 200, JSON.stringify(early.body));
+      assert.equal(mwebOf(early.body), mwebOf(created), 'within 5 minutes WeChat answers the same one');
+      await s.advance(2 * 60_000);
+      mwebRefused(mwebOf(created));
+
+      const renewed = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
+      assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+      assert.equal(renewed.body.status, 'requires_action');
+      assert.equal(renewed.body.wechat_pay.out_trade_no, created.wechat_pay.out_trade_no);
+      assert.equal(
+        renewed.body.wechat_pay.prepay_id,
+        created.wechat_pay.prepay_id,
+        'WeChat keeps the prepay',
+      );
+      assert.notEqual(mwebOf(renewed.body), mwebOf(created));
+      assert.match(mwebOf(renewed.body), /&redirect_url=https%3A%2F%2Fshop\.example%2Fdone$/);
+      const again = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
+      assert.equal(mwebOf(again.body), mwebOf(renewed.body), 'the fresh one counts its 5 minutes from now');
+
+      assert.ok(s.sandbox.pay({ mweb_url: mwebOf(renewed.body) }).ok);
+      const paid = await succeeded(created.id);
+      assert.equal(paid.amount, 530);
+      const types = (await eventsOf(s.api, created.id)).map((e) => e.type);
+      assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 2);
+      assert.equal(types.filter((t) => t === 'payment_intent.succeeded').length, 1);
+    });
+
+    test('the checkout renews an H5 redirect older than 5 minutes, with the same out_trade_no, and the payer can pay through it', async () => {
+      const { status, body: checkout } = await s.api('POST', '/v1/checkout/sessions', {
+        amount: 560,
+        currency: 'CNY',
+        description: 'Mug',
+        success_url: 'https://shop.example/ok',
+        cancel_url: 'https://shop.example/cart',
+      });
+      assert.equal(status, 200, JSON.stringify(checkout));
+      const open = async () => {
+        const page = await fetch(checkout.url, { headers: { 'user-agent': PHONE } });
+        assert.equal(page.status, 200);
+        const html = await page.text();
+        const id = (await s.api('GET', `/v1/checkout/sessions/${checkout.id}`)).body.payment_intent;
+        return { html, intent: await intent(id) };
+      };
+      const linked = (html: string, url: string) => html.includes(`href="${url.replaceAll('&', '&amp;')}"`);
+      const first = await open();
+      assert.equal(first.intent.wechat_pay.trade_type, 'MWEB');
+      assert.ok(linked(first.html, mwebOf(first.intent)), 'the H5 button sends the payer to the mweb_url');
+      await s.advance(MWEB_URL_LIFETIME_MS - 60_000);
+      assert.equal(mwebOf((await open()).intent), mwebOf(first.intent), 'still honoured: shown as it is');
+      await s.advance(2 * 60_000);
+      mwebRefused(mwebOf(first.intent));
+
+      const shown = await open();
+      assert.equal(shown.intent.id, first.intent.id, 'the same payment, not a new one');
+      assert.equal(shown.intent.wechat_pay.out_trade_no, first.intent.wechat_pay.out_trade_no);
+      assert.notEqual(mwebOf(shown.intent), mwebOf(first.intent));
+      assert.ok(linked(shown.html, mwebOf(shown.intent)));
+      // The payer's browser opens it: the sandbox's page of the order, which pays it.
+      const payerPage = await request(mwebOf(shown.intent), {
+        dispatcher: new Agent({ connect: { ca: s.sandbox.caCert } }),
+      });
+      assert.equal(payerPage.statusCode, 200);
+      assert.match(await payerPage.body.text(), /Confirm payment/);
+      assert.ok(s.sandbox.pay({ mweb_url: mwebOf(shown.intent) }).ok);
+      await succeeded(first.intent.id);
       await waitFor('session complete', async () => {
         const { body } = await s.api('GET', `/v1/checkout/sessions/${checkout.id}`);
         return body.status === 'complete' ? body : undefined;

@@ -9,7 +9,7 @@ import { insertRow } from '../src/db/insert-row.ts';
 import { migrate } from '../src/db/migrations.ts';
 import type { ApiError } from '../src/domain/errors.ts';
 import { checkAmount, DEFAULT_FX_USD_PER_UNIT } from '../src/domain/money.ts';
-import { canApply, nextQueryAt } from '../src/domain/state.ts';
+import { canApply, nextQueryAt, prepayOutlived } from '../src/domain/state.ts';
 import { wechatTime } from '../src/domain/time.ts';
 
 describe('money', () => {
@@ -49,6 +49,16 @@ describe('state machine', () => {
     assert.equal(nextQueryAt(t0, 3, schedule, 1800, t0 + 7_200_000), t0 + 600_000);
     assert.equal(nextQueryAt(t0, 4, schedule, 1800, t0 + 7_200_000), t0 + 2_400_000);
     assert.equal(nextQueryAt(t0, 8, schedule, 1800, t0 + 7_200_000), null);
+  });
+  test("an H5 order's mweb_url is outlived after 5 minutes, any other prepay after 2 hours", () => {
+    const t0 = 1_000_000;
+    assert.ok(!prepayOutlived(t0, 'MWEB', t0 + 5 * 60_000 - 1));
+    assert.ok(prepayOutlived(t0, 'MWEB', t0 + 5 * 60_000));
+    for (const tradeType of ['NATIVE', 'JSAPI', 'APP']) {
+      assert.ok(!prepayOutlived(t0, tradeType, t0 + 2 * 3600_000 - 1), tradeType);
+      assert.ok(prepayOutlived(t0, tradeType, t0 + 2 * 3600_000), tradeType);
+    }
+    assert.ok(!prepayOutlived(null, 'MWEB', t0 + 3 * 3600_000), 'nothing issued, nothing to renew');
   });
   test('time_expire is China Standard Time', () => {
     assert.equal(wechatTime(Date.UTC(2026, 0, 1, 16, 30, 5)), '20260102003005');

@@ -73,7 +73,10 @@ export interface PaymentIntentsTable {
   next_close_at: number | null;
   /** Closes of this intent that failed in a row; the wait doubles with each. */
   close_failures: number;
-  /** When WeChat issued the prepay behind next_action (migration 015); it lasts PREPAY_LIFETIME_MS. */
+  /**
+   * When WeChat issued what next_action hands the payer (migration 015): the prepay, or an H5 order's mweb_url,
+   * which a renewal may replace under the same prepay_id. It lasts prepayLifetimeMs(trade_type).
+   */
   prepay_at: number | null;
 }
 

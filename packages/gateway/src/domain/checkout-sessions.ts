@@ -610,11 +610,13 @@ export async function preparePayment(
 /**
  * The intent to show, its prepay renewed first once WeChat no longer honours it (see prepayOutlived): a
  * confirm of a requires_action intent places the same order again, same out_trade_no and parameters, and WeChat
- * answers a new prepay_id and code_url. Only intents that live longer than a prepay (WXPAY_INTENT_TTL_SECONDS
- * above 7200) get there.
+ * answers a new prepay_id and code_url after 2 hours, or a new mweb_url after an H5 one's 5 minutes. A QR code gets
+ * there only for intents that live longer than a prepay (WXPAY_INTENT_TTL_SECONDS above 7200); an H5 page shown
+ * again more than 5 minutes later does.
  */
 async function renewedPrepay(ctx: ServiceContext, auth: AuthContext, intent: IntentRow): Promise<IntentRow> {
-  if (intent.status !== 'requires_action' || !prepayOutlived(intent.prepay_at, ctx.now())) return intent;
+  if (intent.status !== 'requires_action' || !prepayOutlived(intent.prepay_at, intent.trade_type, ctx.now()))
+    return intent;
   try {
     await confirmIntent(ctx, auth, intent.id, {
       payment_method_options: { wechat_pay: { terminal_type: intent.terminal_type as TerminalType } },

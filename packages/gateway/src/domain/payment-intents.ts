@@ -318,9 +318,9 @@ function changedMeanwhile(): ApiError {
 
 /**
  * A confirm of an intent whose order is open at WeChat (requires_action) places that order again, to renew its
- * prepay: WeChat's prepay_id and code_url last 2 hours whatever time_expire says, and unifiedorder resent with the
- * same out_trade_no and parameters issues a new one (any other parameters are refused). So nothing the order was
- * placed with may change.
+ * prepay: WeChat's prepay_id and code_url last 2 hours whatever time_expire says, an H5 order's mweb_url 5 minutes
+ * (prepayLifetimeMs), and unifiedorder resent with the same out_trade_no and parameters then issues a new one (any
+ * other parameters are refused). So nothing the order was placed with may change.
  */
 function checkSameOrder(intent: IntentRow, input: ConfirmInput): void {
   const given = input.payment_method_options?.wechat_pay ?? {};
@@ -589,8 +589,8 @@ async function placeOrder(
     await recordPayload(ctx.db, id, payload.kind, payload.body, ctx.now());
     throw toApiError(error);
   }
-  // A renewal WeChat answered with the prepay the payer already has (it is not 2 hours old yet): nothing changes.
-  if (intent.status === 'requires_action' && reply.prepay_id === intent.wechat_prepay_id)
+  // A renewal WeChat answered with what the payer already has (not outlived yet): nothing changes.
+  if (intent.status === 'requires_action' && alreadyShown(intent, reply))
     return { view: intentView(await loadIntent(ctx, auth, id)), released: false };
   const nextAction = buildNextAction(ctx, client, account, intent, terminalType, reply);
   const updated = await transition(ctx, id, 'require_action', {
@@ -602,17 +602,36 @@ async function placeOrder(
     payload: { kind: 'prepay', body: wechatText(reply) },
     releaseLease: lease,
     // Only over the order and prepay this call was made for: a late reply (its process stalled past the lease)
-    // must not replace what a later confirm has shown the payer, nor put back an order given up since.
+    // must not replace what a later confirm has shown the payer, nor put back an order given up since. An H5
+    // renewal keeps its prepay_id, so prepay_at tells its mweb_url apart.
     only: (eb) =>
       eb.and([
         stillOrdering(intent.out_trade_no)(eb),
         intent.wechat_prepay_id === null
           ? eb('wechat_prepay_id', 'is', null)
           : eb('wechat_prepay_id', '=', intent.wechat_prepay_id),
+        intent.prepay_at === null ? eb('prepay_at', 'is', null) : eb('prepay_at', '=', intent.prepay_at),
       ]),
   });
   if (updated) return { view: intentView(updated), released: true };
   return { view: intentView(await loadIntent(ctx, auth, id)), released: false };
+}
+
+/**
+ * Whether WeChat answered a renewal with what the intent's next_action already holds: the same prepay and, for H5,
+ * the same mweb_url (WeChat issues a new one under the same prepay_id once the old one's 5 minutes are over).
+ */
+function alreadyShown(intent: IntentRow, reply: UnifiedOrderReply): boolean {
+  if (reply.prepay_id !== intent.wechat_prepay_id) return false;
+  if (intent.trade_type !== 'MWEB') return true;
+  const shown = intent.next_action
+    ? (JSON.parse(intent.next_action) as { wechat_pay_redirect_to_web?: { url?: string } })
+        .wechat_pay_redirect_to_web?.url
+    : undefined;
+  return (
+    reply.mweb_url !== undefined &&
+    shown === mwebUrlWithRedirect(reply.mweb_url, intent.return_url ?? undefined)
+  );
 }
 
 function buildNextAction(

@@ -93,9 +93,20 @@ export function eventTypeFor(action: IntentAction): string {
  */
 export const PREPAY_LIFETIME_MS = 2 * 60 * 60 * 1000;
 
-/** Whether a prepay issued at `prepayAt` has outlived WeChat's PREPAY_LIFETIME_MS, so must be renewed. */
-export function prepayOutlived(prepayAt: number | null, now: number): boolean {
-  return prepayAt !== null && now >= prepayAt + PREPAY_LIFETIME_MS;
+/**
+ * How long WeChat honours an H5 (MWEB) order's mweb_url: 5 minutes (mweb_url的有效期为5分钟), though its prepay_id
+ * has the 2 hours. Resent after them, unifiedorder for the same order answers a new mweb_url.
+ */
+export const MWEB_URL_LIFETIME_MS = 5 * 60 * 1000;
+
+/** How long what WeChat issued for an order of `tradeType` (what next_action hands the payer) can be used. */
+export function prepayLifetimeMs(tradeType: string | null): number {
+  return tradeType === 'MWEB' ? MWEB_URL_LIFETIME_MS : PREPAY_LIFETIME_MS;
+}
+
+/** Whether what WeChat issued at `prepayAt` for an order of `tradeType` has outlived it, so must be renewed. */
+export function prepayOutlived(prepayAt: number | null, tradeType: string | null, now: number): boolean {
+  return prepayAt !== null && now >= prepayAt + prepayLifetimeMs(tradeType);
 }
 
 /**

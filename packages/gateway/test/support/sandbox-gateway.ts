@@ -20,6 +20,8 @@ export interface SandboxGateway {
   api: ApiCall;
   /** Creates a WEB intent and confirms it: a QR order placed at WeChat (requires_action). */
   qrIntent(amount: number): Promise<Json>;
+  /** Creates a WAP intent and confirms it: an H5 order placed at WeChat, its mweb_url in next_action. */
+  h5Intent(amount: number, returnUrl?: string): Promise<Json>;
   /** Creates a WEB intent, lets the sandbox payer pay it and waits until the gateway marks it succeeded. */
   paidIntent(amount: number): Promise<Json>;
   close(): Promise<void>;
@@ -59,16 +61,18 @@ export async function startSandboxGateway(
   const merchant = sandbox.merchants[0]!;
   const { accountId, key } = await sandboxMerchantAccount(gateway.ctx.db, merchant);
   const api = apiClient(url, key);
-  const qrIntent = async (amount: number): Promise<Json> => {
+  const confirmedIntent = async (amount: number, terminalType: string, extra: Json = {}): Promise<Json> => {
     const created = await api('POST', '/v1/payment_intents', {
       amount,
       currency: 'CNY',
       confirm: true,
-      payment_method_options: { wechat_pay: { terminal_type: 'WEB', client_ip: '203.0.113.9' } },
+      payment_method_options: { wechat_pay: { terminal_type: terminalType, client_ip: '203.0.113.9' } },
+      ...extra,
     });
     if (created.status !== 200) throw new Error(JSON.stringify(created.body));
     return created.body;
   };
+  const qrIntent = (amount: number) => confirmedIntent(amount, 'WEB');
 
   return {
     sandbox,
@@ -84,6 +88,8 @@ export async function startSandboxGateway(
       await sandbox.clock.advance(ms / 1000);
     },
     qrIntent,
+    h5Intent: (amount, returnUrl) =>
+      confirmedIntent(amount, 'WAP', returnUrl === undefined ? {} : { return_url: returnUrl }),
     async paidIntent(amount) {
       const created = await qrIntent(amount);
       const paid = await sandbox.pay({
