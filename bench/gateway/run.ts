@@ -1,7 +1,7 @@
 // Gateway benchmark: WEB intents end to end (gateway → sandbox → SQLite, or PostgreSQL with --pg URL) against a
 // bare Fastify route making the same sandbox call (the ceiling), the gateway's latency at a fixed 200 req/s, and
 // notify ingestion. Each run also reports each process's CPU per request, and the whole machine's.
-// Run: npm --prefix bench/gateway install && npm --prefix bench/gateway run bench [-- --duration 10 --connections 10]
+// Run: npm install && npm run bench -w bench/gateway [-- --duration 10 --connections 10]
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
