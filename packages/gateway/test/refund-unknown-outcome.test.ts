@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Merchant } from '@wxpay/sandbox';
-import { buildXml, encryptReqInfo, nonce, WechatPay } from '@wxpay/sdk';
+import { buildXml, encryptReqInfo, nonce, TransportError, WechatPay } from '@wxpay/sdk';
 import { sendRefund } from '../src/domain/refunds.ts';
 import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
 import type { Json } from './support/api-client.ts';
@@ -287,6 +287,64 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(w.proxy.calls.length, callsBefore, 'not sent');
       await assertStillReserved(intent, created.body);
       w.clock.offsetMs += 11_000;
+      await runRefundResends(w.gateway.ctx);
+      await settled(created.body.id);
+      assert.deepEqual(await refundedByWechat(intent.id), [-100]);
+    });
+
+    test('a send that outlived its lease leaves alone the lease of the worker that took the refund over', async () => {
+      const intent = await paidIntent(300);
+      await freshSecond();
+      w.sandbox.faults.add({ endpoint: 'refund', kind: 'timeout', holdMs: 50, count: 2 });
+      const created = await refund({ payment_intent: intent.id, amount: 100 });
+      assert.equal(created.body.status, 'pending');
+      const rowNow = () =>
+        w.gateway.ctx.db
+          .selectFrom('refunds')
+          .selectAll()
+          .where('id', '=', created.body.id)
+          .executeTakeFirstOrThrow();
+      // Two processes' WeChat calls that stall until the test lets them fail as timeouts.
+      const stalled = () => {
+        let release = () => {};
+        let called = false;
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const client = {
+          refund: async () => {
+            called = true;
+            await gate;
+            throw new TransportError('NETWORK', 'the call timed out', { endpoint: '/secapi/pay/refund' });
+          },
+        };
+        return {
+          ctx: { ...w.gateway.ctx, wechat: () => client as never },
+          release,
+          called: () => called,
+        };
+      };
+      const first = stalled();
+      const firstSend = sendRefund(first.ctx, await rowNow());
+      await waitFor('the first send calls WeChat', async () => (first.called() ? true : undefined));
+      const firstLease = (await rowNow()).sending_until!;
+      // The first process stalls past its lease; a second takes the refund over.
+      w.clock.offsetMs += firstLease - w.gateway.ctx.now() + 1000;
+      const second = stalled();
+      const secondSend = sendRefund(second.ctx, await rowNow());
+      await waitFor('the second send calls WeChat', async () => (second.called() ? true : undefined));
+      const secondLease = (await rowNow()).sending_until!;
+      assert.ok(secondLease > firstLease, 'the second send holds a lease of its own');
+
+      first.release();
+      await firstSend;
+      assert.equal((await rowNow()).sending_until, secondLease, "the second send's lease is still held");
+      second.release();
+      await secondSend;
+      const after = await rowNow();
+      assert.equal(after.sending_until, null, 'released by the send that held it');
+      assert.equal(after.status, 'pending');
+      w.clock.offsetMs += 3600_000;
       await runRefundResends(w.gateway.ctx);
       await settled(created.body.id);
       assert.deepEqual(await refundedByWechat(intent.id), [-100]);

@@ -212,6 +212,9 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
     .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<', now)]))
     .executeTakeFirst();
   if (Number(claim.numUpdatedRows) !== 1) return reloadRefund(ctx, refund.id);
+  // The lease this call holds. Released at the end only while it is still this call's: a call that outlived it
+  // must not free the lease of the process that took the refund over meanwhile.
+  let held = leaseUntil;
   try {
     const intent = await ctx.db
       .selectFrom('payment_intents')
@@ -241,10 +244,15 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
         error.rawBody ?? `${error.code}: ${error.message}`,
         ctx.now(),
       );
-      await afterFailedSend(ctx, refund, error, leaseUntil);
+      held = await afterFailedSend(ctx, refund, error, leaseUntil);
     }
   } finally {
-    await ctx.db.updateTable('refunds').set({ sending_until: null }).where('id', '=', refund.id).execute();
+    await ctx.db
+      .updateTable('refunds')
+      .set({ sending_until: null })
+      .where('id', '=', refund.id)
+      .where('sending_until', '=', held)
+      .execute();
   }
   return reloadRefund(ctx, refund.id);
 }
@@ -286,40 +294,42 @@ function thisTryRefused(error: WechatPayError): boolean {
  * an earlier try within this very call (the SDK's own resend), that try may still be in flight at WeChat: the
  * refund stays pending, and the worker resends it later. Anything else (a timeout, SYSTEMERROR, a reply that is
  * garbled or does not verify, rate limiting) leaves the refund pending, resent with the same out_refund_no.
+ * Returns the send lease the refund is held under afterwards: `leaseUntil`, or the fresh one a query took.
  */
 async function afterFailedSend(
   ctx: ServiceContext,
   refund: RefundRow,
   error: WechatPayError,
   leaseUntil: number,
-): Promise<void> {
+): Promise<number> {
   const reason = (error instanceof BusinessError ? error.errCode : error.code).toLowerCase();
   if (!thisTryRefused(error)) {
     ctx.log.warn(
       { refund: refund.id, code: error.code, earlierAttemptUnknown: error.earlierAttemptUnknown },
       'refund outcome unknown or rate limited; the worker resends it with the same out_refund_no',
     );
-    return;
+    return leaseUntil;
   }
   if (refund.attempts === 0 && !error.earlierAttemptUnknown) {
     await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason });
-    return;
+    return leaseUntil;
   }
   if (error.earlierAttemptUnknown) {
     ctx.log.warn(
       { refund: refund.id, code: error.code },
       'refund refused after a try whose outcome is unknown; left pending, resent later with the same out_refund_no',
     );
-    return;
+    return leaseUntil;
   }
   // The query runs under a fresh send lease, so that no resend or cancel starts meanwhile.
+  const extendedUntil = ctx.now() + sendLeaseMs(ctx);
   const extended = await ctx.db
     .updateTable('refunds')
-    .set({ sending_until: ctx.now() + sendLeaseMs(ctx) })
+    .set({ sending_until: extendedUntil })
     .where('id', '=', refund.id)
     .where('sending_until', '=', leaseUntil)
     .executeTakeFirst();
-  if (Number(extended.numUpdatedRows) !== 1) return;
+  if (Number(extended.numUpdatedRows) !== 1) return leaseUntil;
   let found: Awaited<ReturnType<typeof queryWechatRefund>>;
   try {
     found = await queryWechatRefund(ctx, refund);
@@ -328,22 +338,23 @@ async function afterFailedSend(
       { refund: refund.id, err: (queryError as Error).message },
       'refund refused after an earlier attempt and refundquery failed; left pending, resent later',
     );
-    return;
+    return extendedUntil;
   }
   if (!found) {
     await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason });
-    return;
+    return extendedUntil;
   }
   if (found.refund_fee !== undefined && found.refund_fee !== String(refund.amount)) {
     ctx.log.warn(
       { refund: refund.id },
       'refundquery reports another refund_fee than the refund; left pending and unchanged',
     );
-    return;
+    return extendedUntil;
   }
   // An earlier attempt landed: WeChat has the refund, whatever this try was told.
   await markAccepted(ctx, refund.id, found.refund_id ?? null);
   await applyWechatRefundStatus(ctx, await reloadRefund(ctx, refund.id), found);
+  return extendedUntil;
 }
 
 /** A refund WeChat holds for manual handling (CHANGE) is queried again this long after each look. */
