@@ -170,5 +170,20 @@ for (const kind of DATABASE_KINDS) {
       assert.match(wechat, /"paySign"/);
       assert.match(wechat, /data-testid="jsapi-pay"/);
     });
+
+    test("the checkout lets the H5 button send its origin as Referer (WeChat's H5 domain check); the dashboard sends none", async () => {
+      const { body: session } = await create();
+      const page = await fetch(session.url, {
+        headers: { 'user-agent': 'Mozilla/5.0 (iPhone) Mobile/15E148' },
+      });
+      assert.equal(page.headers.get('referrer-policy'), 'strict-origin');
+      const html = await page.text();
+      assert.match(html, /<meta name="referrer" content="strict-origin">/);
+      const button = /<a [^>]*data-testid="h5-pay"[^>]*>/.exec(html)?.[0] ?? '';
+      assert.match(button, /href="[^"]*checkmweb\?prepay_id=/, 'a plain link to the mweb_url');
+      assert.doesNotMatch(button, /noreferrer/, 'no rel=noreferrer on the way to WeChat');
+      const dashboard = await fetch(`${h.url}/dashboard/login`);
+      assert.equal(dashboard.headers.get('referrer-policy'), 'no-referrer');
+    });
   });
 }

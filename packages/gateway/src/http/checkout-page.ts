@@ -45,6 +45,11 @@ export function testOpenid(sessionId: string): string {
 /**
  * `sandboxOrigin`: a test-mode page also lets the sandbox's bridge (GET /sandbox/v1/bridge.js, loaded into a
  * desktop browser in place of WeChat's native one) post the page's payment parameters to the sandbox.
+ *
+ * The Referrer-Policy is `strict-origin`, not `no-referrer`: WeChat's H5 page refuses an mweb_url opened with no
+ * Referer (商家参数格式有误) or from a host that is not the merchant's registered H5 payment domain, so the H5
+ * button must send the gateway's origin. Only the origin: the path holds the session id, and nothing on an
+ * https→http downgrade. The page's <meta name="referrer"> says the same.
  */
 function securityHeaders(reply: FastifyReply, nonce: string, sandboxOrigin?: string): FastifyReply {
   const connect = sandboxOrigin ? `'self' ${sandboxOrigin}` : `'self'`;
@@ -54,7 +59,7 @@ function securityHeaders(reply: FastifyReply, nonce: string, sandboxOrigin?: str
       `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src ${connect}; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
     )
     .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'strict-origin')
     .header('cache-control', 'no-store');
 }
 

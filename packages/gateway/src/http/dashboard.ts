@@ -69,6 +69,7 @@ function setCookie(
   });
 }
 
+/** A dashboard page. No Referer leaves it: its URLs name payments and the references searched for (?q=…). */
 function html(reply: FastifyReply, nonce: string, body: string): FastifyReply {
   return reply
     .type('text/html; charset=utf-8')
@@ -77,6 +78,7 @@ function html(reply: FastifyReply, nonce: string, body: string): FastifyReply {
       `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
     )
     .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
     .header('cache-control', 'no-store')
     .send(body);
 }

@@ -66,7 +66,7 @@ export function renderCheckoutPage(model: CheckoutPageModel): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="strict-origin">
 <title>${escapeHtml(t.title)} · ${escapeHtml(amount)}</title>
 <style nonce="${escapeHtml(model.nonce)}">${CHECKOUT_CSS}</style>
 </head>

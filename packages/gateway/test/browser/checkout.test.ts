@@ -237,6 +237,32 @@ describe('hosted checkout in Chromium', () => {
     }
   });
 
+  test("a phone taps the H5 button: WeChat's H5 page gets the gateway's origin as Referer, and the payment completes", async () => {
+    const session = await newSession();
+    // ignoreHTTPSErrors: Chromium does not know the sandbox's test CA (both ends are local test servers).
+    const context = await browser.newContext({
+      userAgent: PHONE_UA,
+      locale: 'en-US',
+      viewport: { width: 360, height: 740 },
+      ignoreHTTPSErrors: true,
+    });
+    try {
+      const page = await context.newPage();
+      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
+      await page.goto(session.url);
+      const opened = page.waitForRequest((r) => r.url().startsWith(`${stack.sandbox.url}/sandbox/pay?`));
+      await page.getByTestId('h5-pay').click();
+      // What went over the wire: the origin only, never the checkout's path with its session id.
+      const referer = await (await opened).headerValue('referer');
+      assert.equal(referer, `${new URL(session.url).origin}/`);
+      await page.getByRole('button', { name: /Confirm payment/ }).click();
+      // The sandbox page sends the payer back through redirect_url (the checkout), which moves on to success_url.
+      await completedAtSuccessUrl(page, session.id);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('an expired session shows "expired", live while the page is open', async () => {
     const session = await newSession();
     const context = await browser.newContext({ locale: 'en-US' });
