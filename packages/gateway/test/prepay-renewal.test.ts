@@ -319,9 +319,11 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(shown.intent.wechat_pay.out_trade_no, first.intent.wechat_pay.out_trade_no);
       assert.notEqual(mwebOf(shown.intent), mwebOf(first.intent));
       assert.ok(linked(shown.html, mwebOf(shown.intent)));
-      // The payer's browser opens it: the sandbox's page of the order, which pays it.
+      // The payer's browser opens it from the checkout (strict-origin: the checkout's origin as Referer, as WeChat's
+      // H5 page wants): the sandbox's page of the order, which pays it.
       const payerPage = await request(mwebOf(shown.intent), {
         dispatcher: new Agent({ connect: { ca: s.sandbox.caCert } }),
+        headers: { referer: `${new URL(checkout.url).origin}/` },
       });
       assert.equal(payerPage.statusCode, 200);
       assert.match(await payerPage.body.text(), /Confirm payment/);

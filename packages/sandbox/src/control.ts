@@ -15,6 +15,8 @@ const STATUS_OF: Record<string, number> = {
   ORDERNOTEXIST: 404,
   PARAM_ERROR: 400,
   OPENID_MISMATCH: 403,
+  MWEB_REFERER_MISSING: 403,
+  MWEB_DOMAIN_NOT_REGISTERED: 403,
   ...CLIENT_CHECK_STATUS,
 };
 
@@ -148,6 +150,7 @@ export function registerControl(app: FastifyInstance, core: SandboxCore): void {
       appid: m.appid,
       mch_id: m.mchId,
       coupon_stock_id: m.couponStockId,
+      h5_domains: m.h5Domains ?? [],
     })),
   }));
   // A sandbox merchant's credentials are test data; the caller needs them to use the new merchant.
@@ -168,6 +171,13 @@ export function registerControl(app: FastifyInstance, core: SandboxCore): void {
     const set = core.setBalance(request.params.mch_id, asBody(request.body).balance as number);
     return set.ok ? { mch_id: request.params.mch_id, balance: set.value } : refuseJson(reply, set.error);
   });
+  app.put<{ Params: { mch_id: string } }>(
+    '/sandbox/v1/merchants/:mch_id/h5_domains',
+    async (request, reply) => {
+      const set = core.setH5Domains(request.params.mch_id, asBody(request.body).h5_domains);
+      return set.ok ? { mch_id: request.params.mch_id, h5_domains: set.value } : refuseJson(reply, set.error);
+    },
+  );
 
   app.get<{ Querystring: Record<string, string> }>('/sandbox/pay', async (request, reply) => {
     const q = request.query;
@@ -176,8 +186,14 @@ export function registerControl(app: FastifyInstance, core: SandboxCore): void {
     else if (q.mweb_url) target.mweb_url = q.mweb_url;
     // The mweb_url itself, opened by the payer's browser (redirect_url and all): it is checked as an mweb_url.
     else if (q.prepay_id && q.package)
-      target.mweb_url = `${core.url}/sandbox/pay?${new URLSearchParams({ prepay_id: q.prepay_id, package: q.package })}`;
+      target.mweb_url = `${core.url}/sandbox/pay?${new URLSearchParams({
+        prepay_id: q.prepay_id,
+        package: q.package,
+        ...(q.redirect_url ? { redirect_url: q.redirect_url } : {}),
+      })}`;
     else if (q.prepay_id) target.prepay_id = q.prepay_id;
+    // An H5 page, as WeChat's: it looks at who sent the payer here (h5-referer.ts).
+    if (target.mweb_url) target.referer = request.headers.referer ?? '';
     const found = Object.keys(target).length
       ? core.orderFor(target)
       : { ok: false as const, error: { code: 'ORDERNOTEXIST', des: 'no such order' } };

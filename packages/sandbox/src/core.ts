@@ -5,6 +5,7 @@ import { Clock } from './clock.js';
 import { seedCouponStock } from './endpoints/coupons.js';
 import type { Services } from './endpoints/types.js';
 import { Faults } from './faults.js';
+import { parseH5Domains } from './h5-referer.js';
 import { Ledger, type Movement } from './ledger/ledger.js';
 import type { Order, PayOutcome } from './ledger/orders.js';
 import { openRedpack, type Redpack } from './ledger/payouts.js';
@@ -199,6 +200,18 @@ export class SandboxCore {
       return refuse('PARAM_ERROR', 'balance must be whole fen ≥ 0');
     this.ledger.setBalance(mchId, balance, this.clock.now());
     return ok(balance);
+  }
+
+  /** Registers a merchant's H5 payment domains (replacing the earlier ones; [] for none), kept in the data dir. */
+  setH5Domains(mchId: string, value: unknown): Result<string[]> {
+    const merchant = this.services.merchantById(mchId);
+    if (!merchant) return refuse('NOT_FOUND', 'no such merchant');
+    const domains = parseH5Domains(value);
+    if (!domains.ok) return domains;
+    if (domains.value.length) merchant.h5Domains = domains.value;
+    else delete merchant.h5Domains;
+    if (this.#dataDir) saveMerchants(this.#dataDir, this.identities.merchants);
+    return domains;
   }
 
   /** Every money movement of a merchant, with the records behind them, for reconciliation. */

@@ -48,6 +48,11 @@ export interface Sandbox {
   merchants: Merchant[];
   /** Adds a merchant (saved to the data dir when there is one). */
   addMerchant(): Merchant;
+  /**
+   * Registers a merchant's H5 payment domains, as PUT /sandbox/v1/merchants/{mch_id}/h5_domains does: its mweb_urls
+   * then open only from (and return only to) those hosts or their subdomains. [] accepts any Referer again.
+   */
+  setH5Domains(mchId: string, domains: string[]): ReturnType<SandboxCore['setH5Domains']>;
   /** Simulated time. */
   clock: { now(): number; advance(seconds: number): Promise<void>; readonly timeScale: number };
   /**
@@ -119,6 +124,7 @@ async function startHolding(options: SandboxOptions, release: () => void): Promi
     caCert: identities.ca.certPem,
     merchants: core.merchants,
     addMerchant: () => core.addMerchant(),
+    setH5Domains: (mchId, domains) => core.setH5Domains(mchId, domains),
     clock: core.clock,
     pay: (target, payOptions = {}) => core.pay(target, payOptions.outcome ?? 'SUCCESS', payOptions.openid),
     paymentCode: (openid) => core.paymentCode(openid),

@@ -21,6 +21,11 @@ export interface Merchant {
   keyPem: string;
   /** The id of the coupon stock the sandbox seeds for this merchant. */
   couponStockId: string;
+  /**
+   * The H5 payment domains registered for it (商户平台 → 产品中心 → 开发配置 → H5支付域名), each covering its
+   * subdomains. Empty or absent: any page that sends a Referer may open its mweb_urls.
+   */
+  h5Domains?: string[];
 }
 
 export interface Identities {
@@ -35,6 +40,7 @@ interface StoredMerchant {
   key: string;
   passphrase: string;
   couponStockId: string;
+  h5Domains?: string[];
   files: { p12: string; cert: string; key: string };
 }
 
@@ -91,13 +97,14 @@ function writeMerchant(dataDir: string, merchant: Merchant): StoredMerchant {
   writeFileSync(files.p12, merchant.pfx, { mode: 0o600 });
   writeFileSync(files.cert, merchant.certPem);
   writeFileSync(files.key, merchant.keyPem, { mode: 0o600 });
-  const { appid, mchId, key, passphrase, couponStockId } = merchant;
+  const { appid, mchId, key, passphrase, couponStockId, h5Domains } = merchant;
   return {
     appid,
     mchId,
     key,
     passphrase,
     couponStockId,
+    ...(h5Domains?.length ? { h5Domains } : {}),
     files: { p12: files.p12, cert: files.cert, key: files.key },
   };
 }
@@ -138,6 +145,7 @@ function readMerchants(dataDir: string): Merchant[] {
     key: m.key,
     passphrase: m.passphrase,
     couponStockId: m.couponStockId,
+    ...(m.h5Domains?.length ? { h5Domains: m.h5Domains } : {}),
     pfx: readFileSync(m.files.p12),
     certPem: readFileSync(m.files.cert, 'utf8'),
     keyPem: readFileSync(m.files.key, 'utf8'),

@@ -12,6 +12,8 @@ const escapeHtml = (text: string) =>
 
 /** Refusals the payer sees as an expired page rather than an unknown order, with the sandbox's reason. */
 const EXPIRED = new Set(['PREPAY_EXPIRED', 'MWEB_URL_EXPIRED']);
+/** WeChat's H5 page refusing who sent the payer (h5-referer.ts), shown with the sandbox's reason too. */
+const REFUSED = new Set(['MWEB_REFERER_MISSING', 'MWEB_DOMAIN_NOT_REGISTERED']);
 
 export function payPage(found: Result<Order>, target: Record<string, string>): string {
   const head = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
@@ -25,10 +27,11 @@ button{background:#07c160;color:#fff;border:0;border-radius:8px;font-size:18px;p
 .muted{color:#888;font-size:13px}
 </style></head><body><div class="card">`;
   if (!found.ok) {
-    if (!EXPIRED.has(found.error.code))
+    const { code } = found.error;
+    if (!EXPIRED.has(code) && !REFUSED.has(code))
       return `${head}<h1>订单不存在</h1><p class="muted">No such order</p></div></body></html>`;
     const [title] = found.error.des.split(': ');
-    return `${head}<h1 data-testid="expired">${escapeHtml(title ?? '')}</h1>
+    return `${head}<h1 data-testid="${EXPIRED.has(code) ? 'expired' : 'refused'}">${escapeHtml(title ?? '')}</h1>
 <p class="muted" data-testid="reason">${escapeHtml(found.error.des)}</p></div></body></html>`;
   }
   const order = found.value;

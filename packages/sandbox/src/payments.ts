@@ -2,10 +2,11 @@
 // and the notify is raised. Shared by the wire endpoints and the control API.
 import { checkClientParams, clientKindOf } from './client-params.js';
 import type { Services } from './endpoints/types.js';
+import { checkH5Opening } from './h5-referer.js';
 import { type Order, type PayOutcome, settle } from './ledger/orders.js';
 import { REFUND_SETTLE_SECONDS, type Refund, succeedRefund } from './ledger/refunds.js';
 import { paymentNotify, refundNotify } from './notify-bodies.js';
-import { orderOfMwebUrl, orderOfPrepay, orderOfPrepayId } from './prepays.js';
+import { orderNamingMwebUrl, orderOfMwebUrl, orderOfPrepay, orderOfPrepayId } from './prepays.js';
 import { ok, type Result, refuse } from './result.js';
 
 /** A new payer identity, shaped like an openid. */
@@ -71,8 +72,31 @@ export function scheduleRefundSuccess(services: Services, refund: Refund): void 
 }
 
 /**
+ * WeChat's H5 page checks where the payer came from before it shows an mweb_url's order (see h5-referer.ts).
+ * `referer` is the Referer the browser sent: '' or null for none.
+ */
+function checkMwebReferer(services: Services, mwebUrl: string, referer: unknown): Result<void> {
+  if (referer !== null && typeof referer !== 'string')
+    return refuse(
+      'PARAM_ERROR',
+      'referer must be a string: the Referer the payer\'s browser sent ("" for none)',
+    );
+  const order = orderNamingMwebUrl(services, mwebUrl)?.order;
+  const domains = (order && services.merchantById(order.mchId)?.h5Domains) ?? [];
+  let redirectUrl: string | undefined;
+  try {
+    redirectUrl = new URL(mwebUrl).searchParams.get('redirect_url') ?? undefined;
+  } catch {
+    redirectUrl = undefined;
+  }
+  const setting = `PUT /sandbox/v1/merchants/${order?.mchId ?? '{mch_id}'}/h5_domains`;
+  return checkH5Opening(referer ?? '', redirectUrl, domains, setting);
+}
+
+/**
  * Finds the order a control-API payer call points at. The client's own parameters (`jsapi`, `app`) are
- * first checked as WeChat's client checks them.
+ * first checked as WeChat's client checks them; an mweb_url given with a `referer` (as the H5 page gives it) is
+ * checked as WeChat's H5 page checks the browser that opens it.
  */
 export function findPayable(
   services: Services,
@@ -84,6 +108,7 @@ export function findPayable(
     out_trade_no?: unknown;
     jsapi?: unknown;
     app?: unknown;
+    referer?: unknown;
   },
 ): Result<Order> {
   const { ledger } = services;
@@ -99,7 +124,13 @@ export function findPayable(
     );
   }
   if (typeof target.prepay_id === 'string') return orderOfPrepayId(services, target.prepay_id);
-  if (typeof target.mweb_url === 'string') return orderOfMwebUrl(services, target.mweb_url);
+  if (typeof target.mweb_url === 'string') {
+    if (target.referer !== undefined) {
+      const opened = checkMwebReferer(services, target.mweb_url, target.referer);
+      if (!opened.ok) return opened;
+    }
+    return orderOfMwebUrl(services, target.mweb_url);
+  }
   if (typeof target.mch_id === 'string' && typeof target.out_trade_no === 'string') {
     const order = ledger.order(target.mch_id, target.out_trade_no);
     return order ? ok(order) : refuse('ORDERNOTEXIST', 'no such order');

@@ -48,15 +48,26 @@ export function mwebUrlKey(mwebUrl: string): string | undefined {
   }
 }
 
-/** The order an mweb_url was issued for, if that mweb_url can still be opened (see MWEB_URL_TTL_MS). */
-export function orderOfMwebUrl(services: Services, mwebUrl: string): Result<Order> {
+/** The order whose current mweb_url this is (`current`), or one that was issued this mweb_url and replaced it. */
+export function orderNamingMwebUrl(
+  services: Services,
+  mwebUrl: string,
+): { order: Order; current: boolean } | undefined {
   const key = mwebUrlKey(mwebUrl);
-  if (key === undefined) return refuse('ORDERNOTEXIST', 'no such order');
+  if (key === undefined) return undefined;
   const { ledger } = services;
   const named = (url: string | undefined) => url !== undefined && mwebUrlKey(url) === key;
   const order = ledger.orderWhere((o) => named(o.mwebUrl));
-  if (order && !mwebUrlExpired(order, services.clock.now())) return ok(order);
-  if (order || ledger.orderWhere((o) => (o.replacedMwebUrls ?? []).some(named)))
+  if (order) return { order, current: true };
+  const replaced = ledger.orderWhere((o) => (o.replacedMwebUrls ?? []).some(named));
+  return replaced && { order: replaced, current: false };
+}
+
+/** The order an mweb_url was issued for, if that mweb_url can still be opened (see MWEB_URL_TTL_MS). */
+export function orderOfMwebUrl(services: Services, mwebUrl: string): Result<Order> {
+  const found = orderNamingMwebUrl(services, mwebUrl);
+  if (found?.current && !mwebUrlExpired(found.order, services.clock.now())) return ok(found.order);
+  if (found)
     return refuse(
       'MWEB_URL_EXPIRED',
       `支付请求已失效，请重新发起支付: mweb_url ${mwebUrl} was issued more than 5 minutes ago (an mweb_url lasts ` +

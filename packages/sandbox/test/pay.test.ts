@@ -4,7 +4,16 @@ import { after, before, describe, test } from 'node:test';
 import { BusinessError, type WechatPay } from '@wxpay/sdk';
 import type { Merchant, Sandbox } from '../src/index.ts';
 import { compactTime } from '../src/time.ts';
-import { control, getPage, type NotifySink, rawPost, signedXml, startPaying, tradeNo } from './support.ts';
+import {
+  control,
+  FROM_SHOP,
+  getPage,
+  type NotifySink,
+  rawPost,
+  signedXml,
+  startPaying,
+  tradeNo,
+} from './support.ts';
 
 describe('payments', () => {
   let sandbox: Sandbox;
@@ -190,7 +199,7 @@ describe('payments', () => {
     const params = order({ trade_type: 'MWEB', scene_info: '{"h5_info":{"type":"Wap"}}' });
     const placed = await pay.unifiedOrder(params);
     assert.ok(placed.mweb_url?.startsWith(`${sandbox.url}/sandbox/pay?prepay_id=`));
-    const page = await getPage(placed.mweb_url!, sandbox.caCert);
+    const page = await getPage(placed.mweb_url!, sandbox.caCert, FROM_SHOP);
     assert.match(page.text, /Confirm payment/);
     assert.match(page.text, /¥1\.01/);
     const paid = await control(sandbox, 'POST', '/sandbox/v1/pay', { mweb_url: placed.mweb_url });
@@ -214,11 +223,16 @@ describe('payments', () => {
       const params = h5();
       const first = await pay.unifiedOrder(params);
       await sandbox.clock.advance(FIVE_MINUTES_S - 10);
-      assert.match((await getPage(first.mweb_url!, sandbox.caCert)).text, /Confirm payment/, 'still open');
+      assert.match(
+        (await getPage(first.mweb_url!, sandbox.caCert, FROM_SHOP)).text,
+        /Confirm payment/,
+        'still open',
+      );
       await sandbox.clock.advance(10);
       const late = await getPage(
         `${first.mweb_url}&redirect_url=https%3A%2F%2Fshop.example%2Fdone`,
         sandbox.caCert,
+        FROM_SHOP,
       );
       assert.equal(late.status, 409);
       assert.match(late.text, /支付请求已失效，请重新发起支付/);
@@ -232,6 +246,7 @@ describe('payments', () => {
       const page = await getPage(
         `${renewed.mweb_url}&redirect_url=https%3A%2F%2Fshop.example%2Fdone`,
         sandbox.caCert,
+        FROM_SHOP,
       );
       assert.equal(page.status, 200);
       assert.match(page.text, /Confirm payment/);
@@ -248,7 +263,7 @@ describe('payments', () => {
       const renewed = await pay.unifiedOrder(params);
       assert.notEqual(renewed.mweb_url, first.mweb_url);
       // Replaced, not unknown: the payer sees the expired page, not 订单不存在.
-      const old = await getPage(first.mweb_url!, sandbox.caCert);
+      const old = await getPage(first.mweb_url!, sandbox.caCert, FROM_SHOP);
       assert.equal(old.status, 409);
       assert.match(old.text, /支付请求已失效/);
       refusedAsExpired(first.mweb_url);
@@ -272,7 +287,7 @@ describe('payments', () => {
       assert.notEqual(renewed.prepay_id, first.prepay_id);
       assert.ok(renewed.mweb_url?.includes(`prepay_id=${renewed.prepay_id}&`));
       refusedAsExpired(first.mweb_url);
-      assert.equal((await getPage(first.mweb_url!, sandbox.caCert)).status, 409);
+      assert.equal((await getPage(first.mweb_url!, sandbox.caCert, FROM_SHOP)).status, 409);
       const oldPrepay = sandbox.pay({ prepay_id: first.prepay_id });
       assert.equal(!oldPrepay.ok && oldPrepay.error.code, 'PREPAY_EXPIRED');
       assert.ok(sandbox.pay({ mweb_url: renewed.mweb_url }).ok);
@@ -295,6 +310,138 @@ describe('payments', () => {
         /Confirm payment/,
       );
       assert.ok(sandbox.pay({ code_url: first.code_url }).ok);
+    });
+  });
+
+  describe("an mweb_url's page checks who sent the payer, as WeChat's H5 page does", () => {
+    const h5 = () => order({ trade_type: 'MWEB', scene_info: '{"h5_info":{"type":"Wap"}}' });
+    const registerH5Domains = async (h5_domains: string[]) => {
+      const set = await control(sandbox, 'PUT', `/sandbox/v1/merchants/${merchant.mchId}/h5_domains`, {
+        h5_domains,
+      });
+      assert.equal(set.status, 200, JSON.stringify(set.json));
+      assert.deepEqual(set.json.h5_domains, h5_domains);
+    };
+    const tradeState = async (out_trade_no: string) => (await pay.orderQuery({ out_trade_no })).trade_state;
+
+    test('an mweb_url opened with no Referer shows 商家参数格式有误 and says what to fix', async () => {
+      const params = h5();
+      const placed = await pay.unifiedOrder(params);
+      const page = await getPage(
+        `${placed.mweb_url}&redirect_url=https%3A%2F%2Fshop.example%2Fdone`,
+        sandbox.caCert,
+      );
+      assert.equal(page.status, 403);
+      assert.match(page.text, /<h1 data-testid="refused">商家参数格式有误，请联系商家解决<\/h1>/);
+      assert.match(
+        page.text,
+        /the page that sent the payer here sent no Referer: navigate from your registered H5 domain \(check Referrer-Policy \/ &lt;meta name=referrer&gt;; no-referrer breaks H5 payment\)/,
+      );
+      assert.doesNotMatch(page.text, /Confirm payment/);
+      // An empty header is no Referer either, and the sandbox's own page by mweb_url is the same H5 page.
+      assert.equal((await getPage(placed.mweb_url!, sandbox.caCert, { referer: '' })).status, 403);
+      const byParam = `${sandbox.url}/sandbox/pay?mweb_url=${encodeURIComponent(placed.mweb_url!)}`;
+      assert.match((await getPage(byParam, sandbox.caCert)).text, /商家参数格式有误/);
+      // The control API refuses the same when told what the browser sent, and pays nothing.
+      const told = await control(sandbox, 'POST', '/sandbox/v1/pay', {
+        mweb_url: placed.mweb_url,
+        referer: '',
+      });
+      assert.equal(told.status, 403);
+      assert.equal((told.json.error as { code: string }).code, 'MWEB_REFERER_MISSING');
+      assert.equal(await tradeState(params.out_trade_no), 'NOTPAY');
+      // Without `referer` it plays a payer who got past the page, as before.
+      const paid = await control(sandbox, 'POST', '/sandbox/v1/pay', { mweb_url: placed.mweb_url });
+      assert.equal(paid.status, 200, JSON.stringify(paid.json));
+      assert.equal(await tradeState(params.out_trade_no), 'SUCCESS');
+    });
+
+    test('an mweb_url opened from a host that is not a registered H5 domain is refused, naming it', async () => {
+      await registerH5Domains(['shop.example']);
+      try {
+        const params = h5();
+        const placed = await pay.unifiedOrder(params);
+        for (const referer of [
+          'https://evil.example/cart',
+          'https://notshop.example/',
+          'https://shop.example.net/',
+        ]) {
+          const page = await getPage(placed.mweb_url!, sandbox.caCert, { referer });
+          const host = new URL(referer).hostname;
+          assert.equal(page.status, 403, referer);
+          assert.match(page.text, /<h1 data-testid="refused">商家存在未配置的参数，请联系商家解决<\/h1>/);
+          assert.match(page.text, new RegExp(`the payer came from ${host.replaceAll('.', '\\.')} `), referer);
+          assert.match(page.text, /H5 payment domains are shop\.example/);
+          assert.match(page.text, /H5支付域名/, 'says where to register it');
+          assert.doesNotMatch(page.text, /Confirm payment/);
+        }
+        // From the registered domain, but sending the payer back to another one: WeChat checks redirect_url too.
+        const away = await getPage(
+          `${placed.mweb_url}&redirect_url=https%3A%2F%2Fcdn.other.example%2Fdone`,
+          sandbox.caCert,
+          FROM_SHOP,
+        );
+        assert.equal(away.status, 403);
+        assert.match(
+          away.text,
+          /the redirect_url&#39;s host cdn\.other\.example is not a registered H5 payment domain/,
+        );
+        const told = await control(sandbox, 'POST', '/sandbox/v1/pay', {
+          mweb_url: placed.mweb_url,
+          referer: 'https://evil.example/',
+        });
+        assert.equal((told.json.error as { code: string }).code, 'MWEB_DOMAIN_NOT_REGISTERED');
+        assert.equal(await tradeState(params.out_trade_no), 'NOTPAY');
+      } finally {
+        await registerH5Domains([]);
+      }
+    });
+
+    test('an mweb_url opened from the registered domain pays', async () => {
+      await registerH5Domains(['shop.example']);
+      try {
+        const listed = await control(sandbox, 'GET', '/sandbox/v1/merchants');
+        const merchants = listed.json.merchants as Array<{ mch_id: string; h5_domains: string[] }>;
+        assert.deepEqual(merchants.find((m) => m.mch_id === merchant.mchId)?.h5_domains, ['shop.example']);
+        const params = h5();
+        const placed = await pay.unifiedOrder(params);
+        const mwebUrl = `${placed.mweb_url}&redirect_url=https%3A%2F%2Fshop.example%2Fdone`;
+        // The registered domain, any path on it, and its subdomains (a registered domain covers them).
+        for (const referer of [
+          'https://shop.example/',
+          'https://shop.example/cart?o=1',
+          'https://pay.SHOP.example/',
+        ]) {
+          const page = await getPage(mwebUrl, sandbox.caCert, { referer });
+          assert.equal(page.status, 200, referer);
+          assert.match(page.text, /Confirm payment/);
+        }
+        // What the page's Confirm button sends: the same mweb_url and the Referer the page was opened with.
+        const paid = await control(sandbox, 'POST', '/sandbox/v1/pay', { mweb_url: mwebUrl, ...FROM_SHOP });
+        assert.equal(paid.status, 200, JSON.stringify(paid.json));
+        assert.equal(await tradeState(params.out_trade_no), 'SUCCESS');
+      } finally {
+        await registerH5Domains([]);
+      }
+    });
+
+    test('H5 domains are hosts: a URL or a port is refused and nothing changes', async () => {
+      for (const bad of ['https://shop.example/pay', 'shop.example:8443', '', 42]) {
+        const set = await control(sandbox, 'PUT', `/sandbox/v1/merchants/${merchant.mchId}/h5_domains`, {
+          h5_domains: [bad],
+        });
+        assert.equal(set.status, 400, JSON.stringify(bad));
+        assert.match((set.json.error as { message: string }).message, /is not a host/);
+      }
+      const notList = await control(sandbox, 'PUT', `/sandbox/v1/merchants/${merchant.mchId}/h5_domains`, {
+        h5_domains: 'shop.example',
+      });
+      assert.equal(notList.status, 400);
+      const unknown = await control(sandbox, 'PUT', '/sandbox/v1/merchants/1900000000/h5_domains', {
+        h5_domains: [],
+      });
+      assert.equal(unknown.status, 404);
+      assert.equal(merchant.h5Domains, undefined, 'still none registered');
     });
   });
 

@@ -117,6 +117,25 @@ describe('a data dir keeps the ledger', () => {
     await stop(third);
   });
 
+  test("a merchant's H5 payment domains survive a restart, in merchants.json", async () => {
+    const dir = dataDir();
+    const first = await open(dir);
+    assert.deepEqual(
+      first.sandbox.setH5Domains(first.merchant.mchId, ['Shop.example', 'pay.other.example']),
+      {
+        ok: true,
+        value: ['shop.example', 'pay.other.example'],
+      },
+    );
+    await stop(first);
+    const again = await open(dir);
+    assert.deepEqual(again.merchant.h5Domains, ['shop.example', 'pay.other.example']);
+    assert.ok(again.sandbox.setH5Domains(again.merchant.mchId, []).ok);
+    await stop(again);
+    const stored = JSON.parse(readFileSync(join(dir, 'merchants.json'), 'utf8'));
+    assert.equal(stored.merchants[0].h5Domains, undefined, 'none registered: none stored');
+  });
+
   test('a restart goes on with the ids where they stopped: the same seed never reissues a transaction_id', async () => {
     const dir = dataDir();
     await stop(await open(dir));

@@ -136,10 +136,17 @@ export function control(
   });
 }
 
-/** GETs a page of the sandbox (the payer's browser opening a code_url page or an mweb_url). */
-export function getPage(url: string, ca: string): Promise<{ status: number; text: string }> {
+/**
+ * GETs a page of the sandbox (the payer's browser opening a code_url page or an mweb_url). A browser following a
+ * merchant's link to an mweb_url sends that page's Referer: give it in `headers` (FROM_SHOP).
+ */
+export function getPage(
+  url: string,
+  ca: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    get(url, { ca, agent: false }, (res) => {
+    get(url, { ca, agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
@@ -148,6 +155,9 @@ export function getPage(url: string, ca: string): Promise<{ status: number; text
     }).on('error', reject);
   });
 }
+
+/** What a browser sends when the payer taps a merchant's link on https://shop.example (origin only, by default). */
+export const FROM_SHOP = { referer: 'https://shop.example/' };
 
 export interface NotifySink {
   url: string;

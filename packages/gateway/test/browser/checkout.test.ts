@@ -246,6 +246,9 @@ describe('hosted checkout in Chromium', () => {
       viewport: { width: 360, height: 740 },
       ignoreHTTPSErrors: true,
     });
+    // The merchant registered the gateway's public host as its H5 payment domain, as the README asks.
+    const mchId = stack.sandbox.merchants[0]!.mchId;
+    assert.ok(stack.sandbox.setH5Domains(mchId, [new URL(session.url).hostname]).ok);
     try {
       const page = await context.newPage();
       await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
@@ -255,10 +258,12 @@ describe('hosted checkout in Chromium', () => {
       // What went over the wire: the origin only, never the checkout's path with its session id.
       const referer = await (await opened).headerValue('referer');
       assert.equal(referer, `${new URL(session.url).origin}/`);
+      // The sandbox, which refuses an mweb_url opened without it (商家参数格式有误), shows the order.
       await page.getByRole('button', { name: /Confirm payment/ }).click();
       // The sandbox page sends the payer back through redirect_url (the checkout), which moves on to success_url.
       await completedAtSuccessUrl(page, session.id);
     } finally {
+      stack.sandbox.setH5Domains(mchId, []);
       await context.close();
     }
   });
