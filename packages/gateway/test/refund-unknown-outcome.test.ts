@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Merchant } from '@wxpay/sandbox';
-import { buildXml, encryptReqInfo, nonce, TransportError, WechatPay } from '@wxpay/sdk';
+import { BusinessError, buildXml, encryptReqInfo, nonce, TransportError, WechatPay } from '@wxpay/sdk';
 import { sendRefund } from '../src/domain/refunds.ts';
 import { runRefundQueries, runRefundResends } from '../src/jobs/refund-sync.ts';
 import type { Json } from './support/api-client.ts';
@@ -346,6 +346,52 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(after.status, 'pending');
       w.clock.offsetMs += 3600_000;
       await runRefundResends(w.gateway.ctx);
+      await settled(created.body.id);
+      assert.deepEqual(await refundedByWechat(intent.id), [-100]);
+    });
+
+    test("a first send refused after it stalled past its lease cannot fail the refund the worker's resend had accepted", async () => {
+      const intent = await paidIntent(300);
+      await freshSecond();
+      // A refund stored and never sent (as after a crash before its first call).
+      w.sandbox.faults.add({ endpoint: 'refund', kind: 'systemerror', count: 2 });
+      const created = await refund({ payment_intent: intent.id, amount: 100 });
+      w.sandbox.faults.clear();
+      await w.gateway.ctx.db
+        .updateTable('refunds')
+        .set({ attempts: 0, submitted: 0, next_attempt_at: null })
+        .where('id', '=', created.body.id)
+        .execute();
+      assert.deepEqual(await refundedByWechat(intent.id), [], 'WeChat has no such refund yet');
+      const rowNow = () =>
+        w.gateway.ctx.db
+          .selectFrom('refunds')
+          .selectAll()
+          .where('id', '=', created.body.id)
+          .executeTakeFirstOrThrow();
+      let release = () => {};
+      let called = false;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const refusedLate = {
+        refund: async () => {
+          called = true;
+          await gate;
+          throw new BusinessError('NOTENOUGH', '余额不足', { endpoint: '/secapi/pay/refund' });
+        },
+      };
+      const firstSend = sendRefund({ ...w.gateway.ctx, wechat: () => refusedLate as never }, await rowNow());
+      await waitFor('the first send calls WeChat', async () => (called ? true : undefined));
+      const firstLease = (await rowNow()).sending_until!;
+      w.clock.offsetMs += firstLease - w.gateway.ctx.now() + 1000;
+      await freshSecond();
+      const resent = await sendRefund(w.gateway.ctx, await rowNow());
+      assert.equal(resent.submitted, 1, 'WeChat accepted the resend');
+
+      release();
+      await firstSend;
+      await assertStillReserved(intent, created.body);
       await settled(created.body.id);
       assert.deepEqual(await refundedByWechat(intent.id), [-100]);
     });

@@ -30,12 +30,16 @@ export async function recordRefundEvents(db: Db, row: RefundRow, type: string, n
  * Moves a refund to `to` with `UPDATE … WHERE status IN (open)`. A refund that fails or is canceled gives its
  * amount back to the intent (a canceled one, never seen by WeChat, also its slot among the 50). Returns the
  * updated row, or undefined when another process got there first (nothing changed, no event written).
+ * `heldLease` is for a sender deciding from its own try: the change then also needs the send lease it took to be
+ * still its own and WeChat not to have accepted the refund meanwhile, so a send that stalled past its lease cannot
+ * fail a refund the process that took it over has had accepted.
  */
 export async function settleRefund(
   ctx: ServiceContext,
   refundId: string,
   to: Exclude<RefundStatus, 'pending'>,
   patch: Updateable<RefundsTable> = {},
+  heldLease?: number,
 ): Promise<RefundRow | undefined> {
   const now = ctx.now();
   return ctx.db.transaction().execute(async (trx) => {
@@ -55,6 +59,8 @@ export async function settleRefund(
         ? update.where('status', '=', 'pending').where('submitted', '=', 0)
         : update.where('status', 'in', [...REFUND_OPEN]);
     if (to === 'requires_action') update = update.where('status', '=', 'pending');
+    if (heldLease !== undefined)
+      update = update.where('sending_until', '=', heldLease).where('submitted', '=', 0);
     const result = await update.executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return undefined;
     const row = await trx

@@ -18,6 +18,7 @@ import { randomToken } from './ids.js';
 import { type ListParams, type ListResult, paginate } from './pagination.js';
 import {
   MAX_REFUNDS_PER_PAYMENT,
+  REFUND_OPEN,
   REFUND_WINDOW_MS,
   type RefundReason,
   refundQueryDelayMs,
@@ -212,9 +213,9 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
     .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<', now)]))
     .executeTakeFirst();
   if (Number(claim.numUpdatedRows) !== 1) return reloadRefund(ctx, refund.id);
-  // The lease this call holds. Released at the end only while it is still this call's: a call that outlived it
-  // must not free the lease of the process that took the refund over meanwhile.
-  let held = leaseUntil;
+  // The lease this call holds (a refundquery after a refusal takes a fresh one). Released at the end only while
+  // it is still this call's: a call that outlived it must not free the lease of the process that took over.
+  const lease = { until: leaseUntil };
   try {
     const intent = await ctx.db
       .selectFrom('payment_intents')
@@ -244,14 +245,14 @@ export async function sendRefund(ctx: ServiceContext, refund: RefundRow): Promis
         error.rawBody ?? `${error.code}: ${error.message}`,
         ctx.now(),
       );
-      held = await afterFailedSend(ctx, refund, error, leaseUntil);
+      await afterFailedSend(ctx, refund, error, lease);
     }
   } finally {
     await ctx.db
       .updateTable('refunds')
       .set({ sending_until: null })
       .where('id', '=', refund.id)
-      .where('sending_until', '=', held)
+      .where('sending_until', '=', lease.until)
       .execute();
   }
   return reloadRefund(ctx, refund.id);
@@ -274,6 +275,8 @@ async function markAccepted(
       updated: at,
     })
     .where('id', '=', refundId)
+    // A notify may have settled it already: a settled refund is not scheduled for queries again.
+    .where('status', 'in', [...REFUND_OPEN])
     .execute();
 }
 
@@ -294,32 +297,33 @@ function thisTryRefused(error: WechatPayError): boolean {
  * an earlier try within this very call (the SDK's own resend), that try may still be in flight at WeChat: the
  * refund stays pending, and the worker resends it later. Anything else (a timeout, SYSTEMERROR, a reply that is
  * garbled or does not verify, rate limiting) leaves the refund pending, resent with the same out_refund_no.
- * Returns the send lease the refund is held under afterwards: `leaseUntil`, or the fresh one a query took.
+ * It decides only while `lease` is still this call's (see settleRefund's heldLease), and moves `lease.until` when
+ * it takes a fresh lease for the query.
  */
 async function afterFailedSend(
   ctx: ServiceContext,
   refund: RefundRow,
   error: WechatPayError,
-  leaseUntil: number,
-): Promise<number> {
+  lease: { until: number },
+): Promise<void> {
   const reason = (error instanceof BusinessError ? error.errCode : error.code).toLowerCase();
   if (!thisTryRefused(error)) {
     ctx.log.warn(
       { refund: refund.id, code: error.code, earlierAttemptUnknown: error.earlierAttemptUnknown },
       'refund outcome unknown or rate limited; the worker resends it with the same out_refund_no',
     );
-    return leaseUntil;
+    return;
   }
   if (refund.attempts === 0 && !error.earlierAttemptUnknown) {
-    await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason });
-    return leaseUntil;
+    await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason }, lease.until);
+    return;
   }
   if (error.earlierAttemptUnknown) {
     ctx.log.warn(
       { refund: refund.id, code: error.code },
       'refund refused after a try whose outcome is unknown; left pending, resent later with the same out_refund_no',
     );
-    return leaseUntil;
+    return;
   }
   // The query runs under a fresh send lease, so that no resend or cancel starts meanwhile.
   const extendedUntil = ctx.now() + sendLeaseMs(ctx);
@@ -327,9 +331,10 @@ async function afterFailedSend(
     .updateTable('refunds')
     .set({ sending_until: extendedUntil })
     .where('id', '=', refund.id)
-    .where('sending_until', '=', leaseUntil)
+    .where('sending_until', '=', lease.until)
     .executeTakeFirst();
-  if (Number(extended.numUpdatedRows) !== 1) return leaseUntil;
+  if (Number(extended.numUpdatedRows) !== 1) return;
+  lease.until = extendedUntil;
   let found: Awaited<ReturnType<typeof queryWechatRefund>>;
   try {
     found = await queryWechatRefund(ctx, refund);
@@ -338,23 +343,22 @@ async function afterFailedSend(
       { refund: refund.id, err: (queryError as Error).message },
       'refund refused after an earlier attempt and refundquery failed; left pending, resent later',
     );
-    return extendedUntil;
+    return;
   }
   if (!found) {
-    await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason });
-    return extendedUntil;
+    await settleRefund(ctx, refund.id, 'failed', { failure_reason: reason }, lease.until);
+    return;
   }
   if (found.refund_fee !== undefined && found.refund_fee !== String(refund.amount)) {
     ctx.log.warn(
       { refund: refund.id },
       'refundquery reports another refund_fee than the refund; left pending and unchanged',
     );
-    return extendedUntil;
+    return;
   }
   // An earlier attempt landed: WeChat has the refund, whatever this try was told.
   await markAccepted(ctx, refund.id, found.refund_id ?? null);
   await applyWechatRefundStatus(ctx, await reloadRefund(ctx, refund.id), found);
-  return extendedUntil;
 }
 
 /** A refund WeChat holds for manual handling (CHANGE) is queried again this long after each look. */
@@ -537,9 +541,10 @@ export async function cancelRefund(ctx: ServiceContext, auth: AuthContext, id: s
       'it has been sent to WeChat, whose answer is not known yet; it is resent with the same out_refund_no until WeChat decides',
     );
   const now = ctx.now();
+  const leaseUntil = now + sendLeaseMs(ctx);
   const claim = await ctx.db
     .updateTable('refunds')
-    .set({ sending_until: now + sendLeaseMs(ctx) })
+    .set({ sending_until: leaseUntil })
     .where('id', '=', id)
     .where('status', '=', 'pending')
     .where('submitted', '=', 0)
@@ -554,9 +559,14 @@ export async function cancelRefund(ctx: ServiceContext, auth: AuthContext, id: s
       'This refund is being sent to WeChat; retry',
     );
   try {
-    await settleRefund(ctx, id, 'canceled', { failure_reason: null });
+    await settleRefund(ctx, id, 'canceled', { failure_reason: null }, leaseUntil);
   } finally {
-    await ctx.db.updateTable('refunds').set({ sending_until: null }).where('id', '=', id).execute();
+    await ctx.db
+      .updateTable('refunds')
+      .set({ sending_until: null })
+      .where('id', '=', id)
+      .where('sending_until', '=', leaseUntil)
+      .execute();
   }
   return refundView(await reloadRefund(ctx, id));
 }
