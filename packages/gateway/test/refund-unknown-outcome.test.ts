@@ -292,47 +292,51 @@ for (const kind of DATABASE_KINDS) {
       assert.deepEqual(await refundedByWechat(intent.id), [-100]);
     });
 
+    const refundRow = (id: string) =>
+      w.gateway.ctx.db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    /**
+     * A process whose WeChat refund call stalls until `release()`, then fails with `error`: a timeout, or a
+     * refusal that comes too late.
+     */
+    const stalledSender = (error: Error) => {
+      let release = () => {};
+      let called = false;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const client = {
+        refund: async () => {
+          called = true;
+          await gate;
+          throw error;
+        },
+      };
+      return {
+        send: (row: Awaited<ReturnType<typeof refundRow>>) =>
+          sendRefund({ ...w.gateway.ctx, wechat: () => client as never }, row),
+        calledWechat: () => waitFor('the send calls WeChat', async () => (called ? true : undefined)),
+        release: () => release(),
+      };
+    };
+    const timedOut = () =>
+      new TransportError('NETWORK', 'the call timed out', { endpoint: '/secapi/pay/refund' });
+
     test('a send that outlived its lease leaves alone the lease of the worker that took the refund over', async () => {
       const intent = await paidIntent(300);
       await freshSecond();
       w.sandbox.faults.add({ endpoint: 'refund', kind: 'timeout', holdMs: 50, count: 2 });
       const created = await refund({ payment_intent: intent.id, amount: 100 });
       assert.equal(created.body.status, 'pending');
-      const rowNow = () =>
-        w.gateway.ctx.db
-          .selectFrom('refunds')
-          .selectAll()
-          .where('id', '=', created.body.id)
-          .executeTakeFirstOrThrow();
-      // Two processes' WeChat calls that stall until the test lets them fail as timeouts.
-      const stalled = () => {
-        let release = () => {};
-        let called = false;
-        const gate = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        const client = {
-          refund: async () => {
-            called = true;
-            await gate;
-            throw new TransportError('NETWORK', 'the call timed out', { endpoint: '/secapi/pay/refund' });
-          },
-        };
-        return {
-          ctx: { ...w.gateway.ctx, wechat: () => client as never },
-          release,
-          called: () => called,
-        };
-      };
-      const first = stalled();
-      const firstSend = sendRefund(first.ctx, await rowNow());
-      await waitFor('the first send calls WeChat', async () => (first.called() ? true : undefined));
+      const rowNow = () => refundRow(created.body.id);
+      const first = stalledSender(timedOut());
+      const firstSend = first.send(await rowNow());
+      await first.calledWechat();
       const firstLease = (await rowNow()).sending_until!;
       // The first process stalls past its lease; a second takes the refund over.
       w.clock.offsetMs += firstLease - w.gateway.ctx.now() + 1000;
-      const second = stalled();
-      const secondSend = sendRefund(second.ctx, await rowNow());
-      await waitFor('the second send calls WeChat', async () => (second.called() ? true : undefined));
+      const second = stalledSender(timedOut());
+      const secondSend = second.send(await rowNow());
+      await second.calledWechat();
       const secondLease = (await rowNow()).sending_until!;
       assert.ok(secondLease > firstLease, 'the second send holds a lease of its own');
 
@@ -363,33 +367,19 @@ for (const kind of DATABASE_KINDS) {
         .where('id', '=', created.body.id)
         .execute();
       assert.deepEqual(await refundedByWechat(intent.id), [], 'WeChat has no such refund yet');
-      const rowNow = () =>
-        w.gateway.ctx.db
-          .selectFrom('refunds')
-          .selectAll()
-          .where('id', '=', created.body.id)
-          .executeTakeFirstOrThrow();
-      let release = () => {};
-      let called = false;
-      const gate = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      const refusedLate = {
-        refund: async () => {
-          called = true;
-          await gate;
-          throw new BusinessError('NOTENOUGH', '余额不足', { endpoint: '/secapi/pay/refund' });
-        },
-      };
-      const firstSend = sendRefund({ ...w.gateway.ctx, wechat: () => refusedLate as never }, await rowNow());
-      await waitFor('the first send calls WeChat', async () => (called ? true : undefined));
+      const rowNow = () => refundRow(created.body.id);
+      const first = stalledSender(
+        new BusinessError('NOTENOUGH', '余额不足', { endpoint: '/secapi/pay/refund' }),
+      );
+      const firstSend = first.send(await rowNow());
+      await first.calledWechat();
       const firstLease = (await rowNow()).sending_until!;
       w.clock.offsetMs += firstLease - w.gateway.ctx.now() + 1000;
       await freshSecond();
       const resent = await sendRefund(w.gateway.ctx, await rowNow());
       assert.equal(resent.submitted, 1, 'WeChat accepted the resend');
 
-      release();
+      first.release();
       await firstSend;
       await assertStillReserved(intent, created.body);
       await settled(created.body.id);
