@@ -163,7 +163,8 @@ for (const kind of DATABASE_KINDS) {
         await fetch(session.url, { headers: { 'user-agent': 'Mozilla/5.0 (iPhone) Mobile/15E148' } })
       ).text();
       assert.match(phone, /data-testid="h5-pay"/);
-      assert.match(phone, /redirect_url=/);
+      const tapped = await fetch(`${h.url}/checkout/${session.id}/h5`, { redirect: 'manual' });
+      assert.match(tapped.headers.get('location') ?? '', /redirect_url=/);
       const wechat = await (
         await fetch(session.url, { headers: { 'user-agent': 'Mozilla/5.0 (iPhone) MicroMessenger/8.0.49' } })
       ).text();
@@ -180,8 +181,13 @@ for (const kind of DATABASE_KINDS) {
       const html = await page.text();
       assert.match(html, /<meta name="referrer" content="strict-origin">/);
       const button = /<a [^>]*data-testid="h5-pay"[^>]*>/.exec(html)?.[0] ?? '';
-      assert.match(button, /href="[^"]*checkmweb\?prepay_id=/, 'a plain link to the mweb_url');
+      assert.match(button, new RegExp(`href="/checkout/${session.id}/h5\\?lang=zh"`), 'a plain link');
       assert.doesNotMatch(button, /noreferrer/, 'no rel=noreferrer on the way to WeChat');
+      // It leads to the mweb_url, through a redirect that keeps the policy for the request to WeChat.
+      const tapped = await fetch(`${h.url}/checkout/${session.id}/h5`, { redirect: 'manual' });
+      assert.equal(tapped.status, 302);
+      assert.match(tapped.headers.get('location') ?? '', /checkmweb\?prepay_id=/);
+      assert.equal(tapped.headers.get('referrer-policy'), 'strict-origin');
       const dashboard = await fetch(`${h.url}/dashboard/login`);
       assert.equal(dashboard.headers.get('referrer-policy'), 'no-referrer');
     });

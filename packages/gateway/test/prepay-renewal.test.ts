@@ -305,10 +305,11 @@ for (const kind of DATABASE_KINDS) {
         const id = (await s.api('GET', `/v1/checkout/sessions/${checkout.id}`)).body.payment_intent;
         return { html, intent: await intent(id) };
       };
-      const linked = (html: string, url: string) => html.includes(`href="${url.replaceAll('&', '&amp;')}"`);
+      // The H5 button is the gateway's own route, which redirects to the mweb_url (see the next test).
+      const linked = (html: string) => html.includes(`href="/checkout/${checkout.id}/h5?lang=zh"`);
       const first = await open();
       assert.equal(first.intent.wechat_pay.trade_type, 'MWEB');
-      assert.ok(linked(first.html, mwebOf(first.intent)), 'the H5 button sends the payer to the mweb_url');
+      assert.ok(linked(first.html), 'the H5 button leads through the gateway to the mweb_url');
       await s.advance(MWEB_URL_LIFETIME_MS - 60_000);
       assert.equal(mwebOf((await open()).intent), mwebOf(first.intent), 'still honoured: shown as it is');
       await s.advance(2 * 60_000);
@@ -318,7 +319,7 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(shown.intent.id, first.intent.id, 'the same payment, not a new one');
       assert.equal(shown.intent.wechat_pay.out_trade_no, first.intent.wechat_pay.out_trade_no);
       assert.notEqual(mwebOf(shown.intent), mwebOf(first.intent));
-      assert.ok(linked(shown.html, mwebOf(shown.intent)));
+      assert.ok(linked(shown.html));
       // The payer's browser opens it from the checkout (strict-origin: the checkout's origin as Referer, as WeChat's
       // H5 page wants): the sandbox's page of the order, which pays it.
       const payerPage = await request(mwebOf(shown.intent), {
@@ -333,6 +334,102 @@ for (const kind of DATABASE_KINDS) {
         const { body } = await s.api('GET', `/v1/checkout/sessions/${checkout.id}`);
         return body.status === 'complete' ? body : undefined;
       });
+    });
+
+    test("the H5 button's route redirects to a live mweb_url: the current one, a renewed one for the same order once outlived, the page once paid", async () => {
+      const { status, body: checkout } = await s.api('POST', '/v1/checkout/sessions', {
+        amount: 580,
+        currency: 'CNY',
+        description: 'Mug',
+        success_url: 'https://shop.example/ok',
+        cancel_url: 'https://shop.example/cart',
+      });
+      assert.equal(status, 200, JSON.stringify(checkout));
+      const page = await fetch(checkout.url, { headers: { 'user-agent': PHONE } });
+      assert.equal(page.status, 200);
+      await page.text();
+      const current = async () =>
+        intent((await s.api('GET', `/v1/checkout/sessions/${checkout.id}`)).body.payment_intent);
+      const tap = async (id: string = checkout.id) => {
+        const res = await fetch(`${s.url}/checkout/${id}/h5`, {
+          redirect: 'manual',
+          headers: { 'user-agent': PHONE },
+        });
+        return { status: res.status, location: res.headers.get('location'), res, body: await res.text() };
+      };
+      const backToPage = `/checkout/${checkout.id}?lang=zh`;
+      const first = await current();
+
+      const fresh = await tap();
+      assert.equal(fresh.status, 302, fresh.body);
+      assert.equal(fresh.location, mwebOf(first), 'within 5 minutes: the mweb_url the page was shown with');
+      assert.equal(
+        fresh.res.headers.get('referrer-policy'),
+        'strict-origin',
+        'the policy WeChat is opened with',
+      );
+      assert.equal(fresh.res.headers.get('cache-control'), 'no-store');
+
+      await s.advance(MWEB_URL_LIFETIME_MS + 60_000);
+      mwebRefused(mwebOf(first));
+      // Two quick taps: one renews, the other waits for nothing; neither fails.
+      const taps = await Promise.all([tap(), tap()]);
+      const renewed = await current();
+      assert.equal(renewed.id, first.id, 'the same payment, not a new one');
+      assert.equal(renewed.wechat_pay.out_trade_no, first.wechat_pay.out_trade_no);
+      assert.notEqual(mwebOf(renewed), mwebOf(first));
+      for (const t of taps) {
+        assert.equal(t.status, 302, t.body);
+        assert.ok([mwebOf(renewed), backToPage].includes(t.location ?? ''), `${t.location}`);
+        assert.equal(t.res.headers.get('referrer-policy'), 'strict-origin');
+      }
+      assert.ok(
+        taps.some((t) => t.location === mwebOf(renewed)),
+        'a tap reaches the renewed mweb_url',
+      );
+      const again = await tap();
+      assert.equal(again.location, mwebOf(renewed), 'a later tap reaches it too');
+
+      // The payer's browser follows the redirect with the checkout's origin as Referer (strict-origin) and pays.
+      const payerPage = await request(mwebOf(renewed), {
+        dispatcher: new Agent({ connect: { ca: s.sandbox.caCert } }),
+        headers: { referer: `${new URL(checkout.url).origin}/` },
+      });
+      assert.equal(payerPage.statusCode, 200);
+      assert.match(await payerPage.body.text(), /Confirm payment/);
+      assert.ok(s.sandbox.pay({ mweb_url: mwebOf(renewed) }).ok);
+      await succeeded(first.id);
+      await waitFor('session complete', async () => {
+        const { body } = await s.api('GET', `/v1/checkout/sessions/${checkout.id}`);
+        return body.status === 'complete' ? body : undefined;
+      });
+      const done = await tap();
+      assert.equal(done.status, 302, done.body);
+      assert.equal(done.location, backToPage, 'a paid session goes back to its page, not to WeChat');
+      const types = (await eventsOf(s.api, first.id)).map((e) => e.type);
+      assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 2, 'one renewal');
+      assert.equal(types.filter((t) => t === 'payment_intent.succeeded').length, 1);
+
+      const unknown = await tap('cs_test_NoSuchSession0000');
+      assert.equal(unknown.status, 404);
+      assert.match(unknown.res.headers.get('content-type') ?? '', /^text\/html/);
+      const unknownPage = await fetch(`${s.url}/checkout/cs_test_NoSuchSession0000`);
+      assert.equal(unknown.body, await unknownPage.text(), "the checkout page's own 404 page");
+      const malformed = await tap('not-a-session');
+      assert.equal(malformed.status, (await fetch(`${s.url}/checkout/not-a-session`)).status);
+      assert.ok(malformed.status < 500, `${malformed.status}`);
+
+      // A session the page showed a QR code for has no H5 order: the route places none and sends back to the page.
+      const { body: desktop } = await s.api('POST', '/v1/checkout/sessions', {
+        amount: 590,
+        currency: 'CNY',
+        description: 'Mug',
+        success_url: 'https://shop.example/ok',
+        cancel_url: 'https://shop.example/cart',
+      });
+      await (await fetch(desktop.url, { headers: { 'user-agent': DESKTOP } })).text();
+      const qrOnly = await tap(desktop.id);
+      assert.equal(qrOnly.location, `/checkout/${desktop.id}?lang=zh`);
     });
   });
 }

@@ -612,7 +612,7 @@ export async function preparePayment(
  * confirm of a requires_action intent places the same order again, same out_trade_no and parameters, and WeChat
  * answers a new prepay_id and code_url after 2 hours, or a new mweb_url after an H5 one's 5 minutes. A QR code gets
  * there only for intents that live longer than a prepay (WXPAY_INTENT_TTL_SECONDS above 7200); an H5 page shown
- * again more than 5 minutes later does.
+ * again, or its button tapped (payableH5Intent), more than 5 minutes later does.
  */
 async function renewedPrepay(ctx: ServiceContext, auth: AuthContext, intent: IntentRow): Promise<IntentRow> {
   if (intent.status !== 'requires_action' || !prepayOutlived(intent.prepay_at, intent.trade_type, ctx.now()))
@@ -630,6 +630,36 @@ async function renewedPrepay(ctx: ServiceContext, auth: AuthContext, intent: Int
     .selectAll()
     .where('id', '=', intent.id)
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * The intent the page's H5 button leads to (GET /checkout/:id/h5): the session's current H5 order, its mweb_url
+ * renewed first if WeChat no longer honours it (renewedPrepay: same out_trade_no). Undefined when the payer cannot
+ * pay it now — the session is closed or past its deadline, the intent is paid, being confirmed, canceled or being
+ * canceled, not an H5 one, or another tap is renewing it this moment — and the page itself then shows why (or the
+ * renewed redirect). The button never starts a new order (a new out_trade_no): only a page load picks the flow.
+ */
+export async function payableH5Intent(
+  ctx: ServiceContext,
+  session: SessionRow,
+): Promise<IntentRow | undefined> {
+  if (session.status !== 'open' || session.expires_at <= ctx.now() || !session.payment_intent)
+    return undefined;
+  const intent = await ctx.db
+    .selectFrom('payment_intents')
+    .selectAll()
+    .where('id', '=', session.payment_intent)
+    .executeTakeFirst();
+  const payable = (i: IntentRow | undefined): i is IntentRow =>
+    i !== undefined &&
+    i.terminal_type === 'WAP' &&
+    i.status === 'requires_action' &&
+    stillWanted(i, ctx.now());
+  if (!payable(intent)) return undefined;
+  const auth = { accountId: session.account_id, livemode: session.livemode === 1 };
+  const shown = await renewedPrepay(ctx, auth, intent);
+  // Still outlived: a concurrent tap holds the renewal (its confirm answered 409); the page shows what it places.
+  return payable(shown) && !prepayOutlived(shown.prepay_at, shown.trade_type, ctx.now()) ? shown : undefined;
 }
 
 /** What the page shows; derived on the server so the browser never decides that a payment succeeded. */

@@ -1,4 +1,5 @@
-// The hosted checkout page at /checkout/:id, its status (JSON and Server-Sent Events) and the JSAPI result report.
+// The hosted checkout page at /checkout/:id, its H5 button's redirect, its status (JSON and Server-Sent Events) and
+// the JSAPI result report.
 import { createHash, randomBytes } from 'node:crypto';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,6 +11,7 @@ import {
   type PageStatus,
   pageStateOf,
   pageStatus,
+  payableH5Intent,
   preparePayment,
   type SessionRow,
   successUrlOf,
@@ -21,6 +23,7 @@ import { type CheckoutPageModel, renderCheckoutPage, renderNotFoundPage } from '
 import { type Lang, pickLang, TEXTS } from '../web/i18n.js';
 
 const Params = Type.Object({ id: Type.String({ pattern: '^cs_(test|live)_[0-9A-Za-z]{1,60}$' }) });
+const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 8 })) });
 
 export interface CheckoutPageOptions {
   /** How often an SSE stream re-reads the status from the database. */
@@ -68,6 +71,15 @@ function langOf(request: FastifyRequest): Lang {
   return pickLang(query?.lang, request.headers['accept-language']);
 }
 
+/** The H5 order's mweb_url (with its redirect_url), as next_action hands it to the payer. */
+function mwebUrlOf(intent: IntentRow): string | undefined {
+  const url = intent.next_action
+    ? (JSON.parse(intent.next_action) as { wechat_pay_redirect_to_web?: { url?: unknown } })
+        .wechat_pay_redirect_to_web?.url
+    : undefined;
+  return typeof url === 'string' ? url : undefined;
+}
+
 async function paymentFor(
   ctx: ServiceContext,
   session: SessionRow,
@@ -90,8 +102,7 @@ async function paymentFor(
       note,
     };
   }
-  const mweb = next.wechat_pay_redirect_to_web?.url;
-  if (typeof mweb === 'string') return { flow: 'WAP', mwebUrl: mweb };
+  if (mwebUrlOf(intent)) return { flow: 'WAP' };
   const jsapi = next.wechat_pay_official_account_params;
   if (jsapi) return { flow: 'OFFICIAL_ACCOUNT', jsapi: jsapi as Record<string, string> };
   return undefined;
@@ -119,7 +130,7 @@ export async function checkoutPageRoutes(
       schema: {
         ...HIDDEN,
         params: Params,
-        querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 8 })) }),
+        querystring: LangQuery,
       },
     },
     async (request, reply) => {
@@ -176,6 +187,33 @@ export async function checkoutPageRoutes(
           },
         }),
       );
+    },
+  );
+
+  // The H5 button: WeChat honours an mweb_url for 5 minutes, so it is fetched (and renewed if outlived) when the
+  // payer taps, not when the page was loaded. Safe to repeat: a renewal places the same out_trade_no again, which
+  // WeChat answers idempotently. Anything the payer cannot pay now goes back to the page, which says why. The
+  // strict-origin policy on the 302 is the one the redirected request to WeChat's H5 page is sent with.
+  r.get(
+    '/checkout/:id/h5',
+    { schema: { ...HIDDEN, params: Params, querystring: LangQuery } },
+    async (request, reply) => {
+      const lang = langOf(request);
+      securityHeaders(reply, randomBytes(16).toString('base64'));
+      const session = await loadPublicSession(ctx, request.params.id);
+      if (!session) return reply.code(404).type('text/html; charset=utf-8').send(renderNotFoundPage(lang));
+      let intent: IntentRow | undefined;
+      try {
+        intent = await payableH5Intent(ctx, session);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        request.log.warn(
+          { session: session.id, code: error.code },
+          'checkout could not renew the H5 redirect',
+        );
+      }
+      const live = intent && mwebUrlOf(intent);
+      return reply.redirect(live ?? `/checkout/${encodeURIComponent(session.id)}?lang=${lang}`, 302);
     },
   );
 

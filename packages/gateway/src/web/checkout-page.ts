@@ -22,7 +22,7 @@ export interface CheckoutPageModel {
   /** What the payer acts on, by flow. */
   payment?:
     | { flow: 'WEB'; codeUrl: string; qrSvg: string; sandboxPayerUrl?: string; note?: string }
-    | { flow: 'WAP'; mwebUrl: string }
+    | { flow: 'WAP' }
     | { flow: 'OFFICIAL_ACCOUNT'; jsapi: Record<string, string> };
   now: number;
 }
@@ -119,7 +119,9 @@ function renderPayment(model: CheckoutPageModel, amount: string): string {
           : ''
       }`;
     case 'WAP':
-      return `<a class="btn" href="${escapeHtml(payment.mwebUrl)}" data-testid="h5-pay">${escapeHtml(t.h5Pay)}</a>
+      // Our own route, which redirects to a live mweb_url at the tap (WeChat honours one for only 5 minutes). A
+      // plain link: the page's strict-origin Referer is what WeChat's H5 page checks.
+      return `<a class="btn" href="/checkout/${escapeHtml(encodeURIComponent(model.session.id))}/h5?lang=${model.lang}" data-testid="h5-pay">${escapeHtml(t.h5Pay)}</a>
 <p class="hint">${escapeHtml(t.h5Hint)}</p>`;
     case 'OFFICIAL_ACCOUNT':
       return `<button class="btn" type="button" id="jsapi-pay" data-testid="jsapi-pay">${escapeHtml(t.jsapiPay)}</button>`;

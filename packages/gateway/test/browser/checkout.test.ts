@@ -219,7 +219,8 @@ describe('hosted checkout in Chromium', () => {
       await page.goto(session.url);
       const button = page.getByTestId('h5-pay');
       assert.equal(await button.textContent(), '打开微信支付');
-      assert.match((await button.getAttribute('href')) ?? '', /\/sandbox\/pay\?prepay_id=.*redirect_url=/);
+      // The gateway's route, which redirects to a live mweb_url when tapped.
+      assert.equal(await button.getAttribute('href'), `/checkout/${session.id}/h5?lang=zh`);
       assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
       const scroll = await page.evaluate(
         () =>
@@ -262,6 +263,58 @@ describe('hosted checkout in Chromium', () => {
       await page.getByRole('button', { name: /Confirm payment/ }).click();
       // The sandbox page sends the payer back through redirect_url (the checkout), which moves on to success_url.
       await completedAtSuccessUrl(page, session.id);
+    } finally {
+      stack.sandbox.setH5Domains(mchId, []);
+      await context.close();
+    }
+  });
+
+  test("a phone that taps Pay more than 5 minutes after opening the checkout reaches a live mweb_url for the same order, with the gateway's origin as Referer, and can pay", async () => {
+    const session = await newSession();
+    const context = await browser.newContext({
+      userAgent: PHONE_UA,
+      locale: 'en-US',
+      viewport: { width: 360, height: 740 },
+      ignoreHTTPSErrors: true,
+    });
+    const mchId = stack.sandbox.merchants[0]!.mchId;
+    assert.ok(stack.sandbox.setH5Domains(mchId, [new URL(session.url).hostname]).ok);
+    try {
+      const page = await context.newPage();
+      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
+      await page.goto(session.url);
+      await page.getByTestId('h5-pay').waitFor();
+      const mwebOf = async () => {
+        const { body } = await stack.api('GET', `/v1/payment_intents/${session.payment_intent}`);
+        return {
+          url: body.next_action.wechat_pay_redirect_to_web.url as string,
+          outTradeNo: body.wechat_pay.out_trade_no,
+        };
+      };
+      const shown = await mwebOf();
+      // The payer leaves the page open; WeChat (the sandbox) and the gateway both see 6 minutes go by.
+      await stack.advance(6 * 60_000);
+      const outlived = stack.sandbox.pay({ mweb_url: shown.url });
+      assert.equal(
+        !outlived.ok && outlived.error.code,
+        'MWEB_URL_EXPIRED',
+        'the mweb_url the page was loaded with is dead',
+      );
+
+      const opened = page.waitForRequest((r) => r.url().startsWith(`${stack.sandbox.url}/sandbox/pay?`));
+      await page.getByTestId('h5-pay').click();
+      const wechat = await opened;
+      const renewed = await mwebOf();
+      assert.equal(renewed.outTradeNo, shown.outTradeNo, 'the same order');
+      assert.notEqual(renewed.url, shown.url);
+      assert.equal(wechat.url(), renewed.url, 'the tap reached the renewed mweb_url');
+      assert.equal(await wechat.headerValue('referer'), `${new URL(session.url).origin}/`);
+      await page.getByRole('button', { name: /Confirm payment/ }).click();
+      await completedAtSuccessUrl(page, session.id);
+      assert.equal(
+        (await stack.api('GET', `/v1/payment_intents/${session.payment_intent}`)).body.amount,
+        1234,
+      );
     } finally {
       stack.sandbox.setH5Domains(mchId, []);
       await context.close();
