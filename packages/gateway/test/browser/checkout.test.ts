@@ -46,6 +46,34 @@ describe('hosted checkout in Chromium', () => {
     return body as { id: string; url: string; payment_intent: string };
   };
 
+  /**
+   * A phone with the session's checkout open, for a merchant that registered the gateway's public host as its H5
+   * payment domain (as the README asks); the registration is undone afterwards.
+   */
+  async function onPhoneWithH5Domain(
+    session: { url: string },
+    use: (page: Page) => Promise<void>,
+  ): Promise<void> {
+    // ignoreHTTPSErrors: Chromium does not know the sandbox's test CA (both ends are local test servers).
+    const context = await browser.newContext({
+      userAgent: PHONE_UA,
+      locale: 'en-US',
+      viewport: { width: 360, height: 740 },
+      ignoreHTTPSErrors: true,
+    });
+    const mchId = stack.sandbox.merchants[0]!.mchId;
+    assert.ok(stack.sandbox.setH5Domains(mchId, [new URL(session.url).hostname]).ok);
+    try {
+      const page = await context.newPage();
+      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
+      await page.goto(session.url);
+      await use(page);
+    } finally {
+      stack.sandbox.setH5Domains(mchId, []);
+      await context.close();
+    }
+  }
+
   test('desktop: QR code and amount; paid on the sandbox payer page; the checkout redirects to success_url', async () => {
     const session = await newSession();
     const context = await browser.newContext({
@@ -240,20 +268,7 @@ describe('hosted checkout in Chromium', () => {
 
   test("a phone taps the H5 button: WeChat's H5 page gets the gateway's origin as Referer, and the payment completes", async () => {
     const session = await newSession();
-    // ignoreHTTPSErrors: Chromium does not know the sandbox's test CA (both ends are local test servers).
-    const context = await browser.newContext({
-      userAgent: PHONE_UA,
-      locale: 'en-US',
-      viewport: { width: 360, height: 740 },
-      ignoreHTTPSErrors: true,
-    });
-    // The merchant registered the gateway's public host as its H5 payment domain, as the README asks.
-    const mchId = stack.sandbox.merchants[0]!.mchId;
-    assert.ok(stack.sandbox.setH5Domains(mchId, [new URL(session.url).hostname]).ok);
-    try {
-      const page = await context.newPage();
-      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
-      await page.goto(session.url);
+    await onPhoneWithH5Domain(session, async (page) => {
       const opened = page.waitForRequest((r) => r.url().startsWith(`${stack.sandbox.url}/sandbox/pay?`));
       await page.getByTestId('h5-pay').click();
       // What went over the wire: the origin only, never the checkout's path with its session id.
@@ -263,26 +278,12 @@ describe('hosted checkout in Chromium', () => {
       await page.getByRole('button', { name: /Confirm payment/ }).click();
       // The sandbox page sends the payer back through redirect_url (the checkout), which moves on to success_url.
       await completedAtSuccessUrl(page, session.id);
-    } finally {
-      stack.sandbox.setH5Domains(mchId, []);
-      await context.close();
-    }
+    });
   });
 
   test("a phone that taps Pay more than 5 minutes after opening the checkout reaches a live mweb_url for the same order, with the gateway's origin as Referer, and can pay", async () => {
     const session = await newSession();
-    const context = await browser.newContext({
-      userAgent: PHONE_UA,
-      locale: 'en-US',
-      viewport: { width: 360, height: 740 },
-      ignoreHTTPSErrors: true,
-    });
-    const mchId = stack.sandbox.merchants[0]!.mchId;
-    assert.ok(stack.sandbox.setH5Domains(mchId, [new URL(session.url).hostname]).ok);
-    try {
-      const page = await context.newPage();
-      await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
-      await page.goto(session.url);
+    await onPhoneWithH5Domain(session, async (page) => {
       await page.getByTestId('h5-pay').waitFor();
       const mwebOf = async () => {
         const { body } = await stack.api('GET', `/v1/payment_intents/${session.payment_intent}`);
@@ -315,10 +316,7 @@ describe('hosted checkout in Chromium', () => {
         (await stack.api('GET', `/v1/payment_intents/${session.payment_intent}`)).body.amount,
         1234,
       );
-    } finally {
-      stack.sandbox.setH5Domains(mchId, []);
-      await context.close();
-    }
+    });
   });
 
   test('an expired session shows "expired", live while the page is open', async () => {
