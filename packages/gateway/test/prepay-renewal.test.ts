@@ -46,6 +46,14 @@ for (const kind of DATABASE_KINDS) {
         const body = await intent(id);
         return body.status === 'succeeded' ? body : undefined;
       });
+    const sessionComplete = (id: string) =>
+      waitFor('session complete', async () => {
+        const { body } = await s.api('GET', `/v1/checkout/sessions/${id}`);
+        return body.status === 'complete' ? body : undefined;
+      });
+    /** How many events of `type` the intent has. */
+    const eventCount = async (id: string, type: string) =>
+      (await eventsOf(s.api, id)).filter((e) => e.type === type).length;
 
     test('after 2 hours the QR code is dead at WeChat; a confirm renews it for the same order, which is paid once', async () => {
       const created = await s.qrIntent(2500);
@@ -62,9 +70,8 @@ for (const kind of DATABASE_KINDS) {
       assert.ok(s.sandbox.pay({ code_url: qrOf(renewed.body) }).ok);
       const paid = await succeeded(created.id);
       assert.equal(paid.amount, 2500);
-      const types = (await eventsOf(s.api, created.id)).map((e) => e.type);
-      assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 2);
-      assert.equal(types.filter((t) => t === 'payment_intent.succeeded').length, 1);
+      assert.equal(await eventCount(created.id, 'payment_intent.requires_action'), 2);
+      assert.equal(await eventCount(created.id, 'payment_intent.succeeded'), 1);
     });
 
     test('a confirm within the 2 hours answers the same QR code, and nothing about the order may change', async () => {
@@ -106,8 +113,7 @@ for (const kind of DATABASE_KINDS) {
       const same = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
       assert.equal(same.status, 200, JSON.stringify(same.body));
       assert.equal(same.body.wechat_pay.prepay_id, created.wechat_pay.prepay_id);
-      const types = (await eventsOf(s.api, created.id)).map((e) => e.type);
-      assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 1, 'nothing changed');
+      assert.equal(await eventCount(created.id, 'payment_intent.requires_action'), 1, 'nothing changed');
       await s.advance(11 * 60_000);
       // The prepay is now 2 hours old, counted from when WeChat issued it: the next confirm renews it.
       const renewed = await s.api('POST', `/v1/payment_intents/${created.id}/confirm`, {});
@@ -252,10 +258,7 @@ for (const kind of DATABASE_KINDS) {
       assert.notEqual(qrOf(shown), qrOf(first));
       assert.ok(s.sandbox.pay({ code_url: qrOf(shown) }).ok);
       await succeeded(first.id);
-      await waitFor('session complete', async () => {
-        const { body } = await s.api('GET', `/v1/checkout/sessions/${checkout.id}`);
-        return body.status === 'complete' ? body : undefined;
-      });
+      await sessionComplete(checkout.id);
     });
 
     test('a WAP intent confirmed again after 5 minutes gets a fresh mweb_url for the same order', async () => {
@@ -284,9 +287,8 @@ for (const kind of DATABASE_KINDS) {
       assert.ok(s.sandbox.pay({ mweb_url: mwebOf(renewed.body) }).ok);
       const paid = await succeeded(created.id);
       assert.equal(paid.amount, 530);
-      const types = (await eventsOf(s.api, created.id)).map((e) => e.type);
-      assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 2);
-      assert.equal(types.filter((t) => t === 'payment_intent.succeeded').length, 1);
+      assert.equal(await eventCount(created.id, 'payment_intent.requires_action'), 2);
+      assert.equal(await eventCount(created.id, 'payment_intent.succeeded'), 1);
     });
 
     test('the checkout renews an H5 redirect older than 5 minutes, with the same out_trade_no, and the payer can pay through it', async () => {
@@ -330,10 +332,7 @@ for (const kind of DATABASE_KINDS) {
       assert.match(await payerPage.body.text(), /Confirm payment/);
       assert.ok(s.sandbox.pay({ mweb_url: mwebOf(shown.intent) }).ok);
       await succeeded(first.intent.id);
-      await waitFor('session complete', async () => {
-        const { body } = await s.api('GET', `/v1/checkout/sessions/${checkout.id}`);
-        return body.status === 'complete' ? body : undefined;
-      });
+      await sessionComplete(checkout.id);
     });
 
     test("the H5 button's route redirects to a live mweb_url: the current one, a renewed one for the same order once outlived, the page once paid", async () => {
@@ -399,16 +398,12 @@ for (const kind of DATABASE_KINDS) {
       assert.match(await payerPage.body.text(), /Confirm payment/);
       assert.ok(s.sandbox.pay({ mweb_url: mwebOf(renewed) }).ok);
       await succeeded(first.id);
-      await waitFor('session complete', async () => {
-        const { body } = await s.api('GET', `/v1/checkout/sessions/${checkout.id}`);
-        return body.status === 'complete' ? body : undefined;
-      });
+      await sessionComplete(checkout.id);
       const done = await tap();
       assert.equal(done.status, 302, done.body);
       assert.equal(done.location, backToPage, 'a paid session goes back to its page, not to WeChat');
-      const types = (await eventsOf(s.api, first.id)).map((e) => e.type);
-      assert.equal(types.filter((t) => t === 'payment_intent.requires_action').length, 2, 'one renewal');
-      assert.equal(types.filter((t) => t === 'payment_intent.succeeded').length, 1);
+      assert.equal(await eventCount(first.id, 'payment_intent.requires_action'), 2, 'one renewal');
+      assert.equal(await eventCount(first.id, 'payment_intent.succeeded'), 1);
 
       const unknown = await tap('cs_test_NoSuchSession0000');
       assert.equal(unknown.status, 404);
