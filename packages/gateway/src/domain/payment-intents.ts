@@ -624,14 +624,19 @@ async function placeOrder(
 function alreadyShown(intent: IntentRow, reply: UnifiedOrderReply): boolean {
   if (reply.prepay_id !== intent.wechat_prepay_id) return false;
   if (intent.trade_type !== 'MWEB') return true;
-  const shown = intent.next_action
-    ? (JSON.parse(intent.next_action) as { wechat_pay_redirect_to_web?: { url?: string } })
-        .wechat_pay_redirect_to_web?.url
-    : undefined;
   return (
     reply.mweb_url !== undefined &&
-    shown === mwebUrlWithRedirect(reply.mweb_url, intent.return_url ?? undefined)
+    mwebUrlOf(intent) === mwebUrlWithRedirect(reply.mweb_url, intent.return_url ?? undefined)
   );
+}
+
+/** An H5 order's mweb_url (with its redirect_url), as the intent's next_action hands it to the payer. */
+export function mwebUrlOf(intent: IntentRow): string | undefined {
+  const url = intent.next_action
+    ? (JSON.parse(intent.next_action) as { wechat_pay_redirect_to_web?: { url?: unknown } })
+        .wechat_pay_redirect_to_web?.url
+    : undefined;
+  return typeof url === 'string' ? url : undefined;
 }
 
 function buildNextAction(

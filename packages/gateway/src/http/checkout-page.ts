@@ -18,7 +18,7 @@ import {
 } from '../domain/checkout-sessions.js';
 import type { ServiceContext } from '../domain/context.js';
 import { ApiError, notFound } from '../domain/errors.js';
-import { recordClientResult } from '../domain/payment-intents.js';
+import { mwebUrlOf, recordClientResult } from '../domain/payment-intents.js';
 import { type CheckoutPageModel, renderCheckoutPage, renderNotFoundPage } from '../web/checkout-page.js';
 import { type Lang, pickLang, TEXTS } from '../web/i18n.js';
 
@@ -69,15 +69,6 @@ function securityHeaders(reply: FastifyReply, nonce: string, sandboxOrigin?: str
 function langOf(request: FastifyRequest): Lang {
   const query = request.query as { lang?: string } | undefined;
   return pickLang(query?.lang, request.headers['accept-language']);
-}
-
-/** The H5 order's mweb_url (with its redirect_url), as next_action hands it to the payer. */
-function mwebUrlOf(intent: IntentRow): string | undefined {
-  const url = intent.next_action
-    ? (JSON.parse(intent.next_action) as { wechat_pay_redirect_to_web?: { url?: unknown } })
-        .wechat_pay_redirect_to_web?.url
-    : undefined;
-  return typeof url === 'string' ? url : undefined;
 }
 
 async function paymentFor(
